@@ -1,0 +1,27 @@
+"""The order-book core, from Rust. The only module that imports `arbiter._core`."""
+
+from arbiter._core import (
+    BookError,
+    BookStore,
+    CrossedBookError,
+    Fill,
+    InvalidPriceError,
+    InvalidSizeError,
+    NotSyncedError,
+    OrderBook,
+    SequenceGapError,
+    StaleUpdateError,
+)
+
+__all__ = [
+    "BookError",
+    "BookStore",
+    "CrossedBookError",
+    "Fill",
+    "InvalidPriceError",
+    "InvalidSizeError",
+    "NotSyncedError",
+    "OrderBook",
+    "SequenceGapError",
+    "StaleUpdateError",
+]

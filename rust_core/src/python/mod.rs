@@ -1,0 +1,19 @@
+//! PyO3 bindings: convert Python values, call the pure Rust modules, convert results back.
+
+mod book;
+mod errors;
+mod levels;
+mod store;
+
+use pyo3::prelude::*;
+
+/// The `arbiter._core` extension module.
+#[pymodule]
+#[pyo3(name = "_core")]
+fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<book::PyOrderBook>()?;
+    m.add_class::<book::PyFill>()?;
+    m.add_class::<store::PyBookStore>()?;
+    errors::register(m)?;
+    Ok(())
+}
