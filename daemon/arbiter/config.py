@@ -1,0 +1,191 @@
+"""Settings: pydantic models loaded from a TOML file, overridden by `ARBITER_*` environment
+variables (`__` separates nested keys).
+
+Secrets (exchange keys, MQTT and LLM credentials) are `SecretStr` fields. They may come from the
+environment, or from a file whose path the TOML names in the sibling `<field>_file` key (how
+systemd's `LoadCredential=` hands them over); a secret written into the TOML itself is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tomllib
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from arbiter.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config/default.toml")
+
+
+class Section(BaseModel):
+    """A TOML table: immutable, and unknown keys are errors rather than silently ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LoggingSettings(Section):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+class VenueSettings(Section):
+    """One exchange account or public feed, reached through ccxt."""
+
+    exchange: str = Field(description="ccxt exchange id, e.g. 'binance'")
+    market_type: Literal["spot", "linear", "inverse"] = "spot"
+    symbols: tuple[str, ...] = Field(min_length=1)
+    taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
+    maker_fee: Decimal = Field(default=Decimal("0.001"), ge=-1, lt=1)
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    api_secret: SecretStr | None = None
+    api_secret_file: Path | None = None
+
+
+def _default_state_dir() -> Path:
+    # systemd's StateDirectory= may list several directories, separated by colons.
+    state = os.environ.get("STATE_DIRECTORY")
+    return Path(state.split(":")[0]) if state else Path("state")
+
+
+def _default_runtime_dir() -> Path:
+    runtime = os.environ.get("RUNTIME_DIRECTORY")
+    if runtime:
+        return Path(runtime.split(":")[0])
+    # Per user and predictable, so `arbiter status` finds the daemon's socket.
+    return Path(tempfile.gettempdir()) / f"arbiter-{os.getuid()}"
+
+
+class Settings(BaseSettings):
+    """Everything the daemon is configured by."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        extra="forbid",
+        env_prefix="ARBITER_",
+        env_nested_delimiter="__",
+    )
+
+    instance: str = Field(default="arbiter", pattern=r"^[A-Za-z0-9_.-]+$")
+    mode: Literal["paper", "live"] = "paper"
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    runtime_dir: Path = Field(default_factory=_default_runtime_dir)
+    logging: LoggingSettings = LoggingSettings()
+    venues: dict[str, VenueSettings] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML document arrives as init arguments; the environment overrides it.
+        return (env_settings, init_settings)
+
+    def secrets(self) -> list[str]:
+        """Every secret value configured, for the log redactor."""
+        return [value for value in _secret_values(self) if value]
+
+
+def _secret_values(model: BaseModel) -> Iterator[str]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            yield value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            yield from _secret_values(value)
+        elif isinstance(value, dict):
+            for item in value.values():
+                if isinstance(item, BaseModel):
+                    yield from _secret_values(item)
+
+
+def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
+    """Reads, checks and resolves the configuration, or raises `ConfigError` with one line that
+    names the file and the offending key."""
+    try:
+        with path.open("rb") as file:
+            document = tomllib.load(file)
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config: {error.strerror}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    document = _with_secret_files_read(path, Settings, document, prefix="")
+    try:
+        return Settings(**document)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_first_problem(error)}") from None
+
+
+def _with_secret_files_read(
+    path: Path, model: type[BaseModel], document: dict[str, Any], prefix: str
+) -> dict[str, Any]:
+    """Refuses secrets written inline and fills each secret `x` from the file named by
+    `x_file` (relative names are looked up in systemd's $CREDENTIALS_DIRECTORY)."""
+    document = dict(document)
+    for name, field in model.model_fields.items():
+        key = f"{prefix}{name}"
+        if SecretStr in (field.annotation, *get_args(field.annotation)):
+            if name in document:
+                env = "ARBITER_" + key.replace(".", "__").upper()
+                raise ConfigError(
+                    f"{path}: key {key}: secrets may not be written in the config file; "
+                    f"name a credential file in {name}_file or set {env}"
+                )
+            if f"{name}_file" in document:
+                document[name] = _read_credential(path, f"{key}_file", document[f"{name}_file"])
+            continue
+        value = document.get(name)
+        section = _section_type(field.annotation)
+        if section is None or not isinstance(value, dict):
+            continue
+        if get_origin(field.annotation) is dict:
+            document[name] = {
+                item_key: _with_secret_files_read(path, section, item, f"{key}.{item_key}.")
+                if isinstance(item, dict)
+                else item
+                for item_key, item in value.items()
+            }
+        else:
+            document[name] = _with_secret_files_read(path, section, value, f"{key}.")
+    return document
+
+
+def _read_credential(path: Path, key: str, name: object) -> str:
+    if not isinstance(name, str):
+        raise ConfigError(f"{path}: key {key}: must be a file path")
+    credentials = os.environ.get("CREDENTIALS_DIRECTORY")
+    file = Path(credentials) / name if credentials and not Path(name).is_absolute() else Path(name)
+    try:
+        return file.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise ConfigError(f"{path}: key {key}: cannot read {file}: {error.strerror}") from None
+
+
+def _section_type(annotation: Any) -> type[BaseModel] | None:
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    key = ".".join(str(part) for part in problem["loc"])
+    message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
+    return f"key {key}: {message}" if key else message
+
+
+def redacted(settings: Settings) -> dict[str, Any]:
+    """The resolved settings as plain data, secrets masked, for `arbiter check-config`."""
+    return settings.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""Simulation: recorded exchange data and, later, the exchange emulator."""
