@@ -73,6 +73,8 @@ def test_store_routes_by_venue_and_symbol() -> None:
     store.apply_snapshot("binance", "BTC/USDT", 10, [["100", "1"]], [["101", "1"]])
     store.apply_snapshot("kraken", "BTC/USDT", 5, [["200", "1"]], [["201", "1"]], price_decimals=1)
     store.apply_delta("binance", "BTC/USDT", 11, 11, [["100.5", "2"]], [])
+    assert store.top_of_book("binance", "BTC/USDT") == ((100.5, 2.0), (101.0, 1.0))
+    assert store.top_of_book("binance", "ETH/USDT") == (None, None)
     assert len(store) == 2
     assert ("kraken", "BTC/USDT") in store
     assert store.keys() == [("binance", "BTC/USDT"), ("kraken", "BTC/USDT")]

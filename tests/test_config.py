@@ -1,4 +1,4 @@
-"""`arbiter check-config`: a resolved, redacted config, or one line naming the problem and exit 2."""
+"""`arbiter check-config`: the resolved, redacted config, or one line naming the problem, exit 2."""
 
 from __future__ import annotations
 
@@ -88,7 +88,9 @@ def test_bad_config_exits_2_with_one_line(tmp_path: Path, text: str, message: st
 def test_missing_and_unreadable_files_exit_2(tmp_path: Path) -> None:
     missing = arbiter("check-config", "-c", str(tmp_path / "absent.toml"))
     assert missing.returncode == 2
-    assert missing.stderr.strip().endswith("absent.toml: cannot read config: No such file or directory")
+    assert missing.stderr.strip().endswith(
+        "absent.toml: cannot read config: No such file or directory"
+    )
     directory = arbiter("check-config", "-c", str(tmp_path))
     assert directory.returncode == 2
     assert len(directory.stderr.splitlines()) == 1
@@ -109,9 +111,7 @@ def test_environment_overrides_nested_keys(tmp_path: Path) -> None:
 
 
 def test_bad_environment_value_exits_2(tmp_path: Path) -> None:
-    result = arbiter(
-        "check-config", "-c", str(write(tmp_path, "")), env={"ARBITER_MODE": "yolo"}
-    )
+    result = arbiter("check-config", "-c", str(write(tmp_path, "")), env={"ARBITER_MODE": "yolo"})
     assert result.returncode == 2
     assert "key mode:" in result.stderr
 
@@ -144,7 +144,10 @@ def test_state_and_runtime_dirs_follow_systemd_then_arbiter_env(
     monkeypatch.setenv("STATE_DIRECTORY", "/var/lib/arbiter:/var/lib/other")
     monkeypatch.setenv("RUNTIME_DIRECTORY", "/run/arbiter")
     settings = load_settings(path)
-    assert (settings.state_dir, settings.runtime_dir) == (Path("/var/lib/arbiter"), Path("/run/arbiter"))
+    assert (settings.state_dir, settings.runtime_dir) == (
+        Path("/var/lib/arbiter"),
+        Path("/run/arbiter"),
+    )
     monkeypatch.setenv("ARBITER_STATE_DIR", "/srv/state")
     assert load_settings(path).state_dir == Path("/srv/state")
     monkeypatch.delenv("STATE_DIRECTORY")

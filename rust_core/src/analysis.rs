@@ -48,7 +48,7 @@ impl OrderBook {
     pub fn top_levels(&self, side: Side, n: usize) -> Vec<(f64, f64)> {
         let scale = self.scale();
         self.ladder(side)
-            .from_best()
+            .best_first()
             .take(n)
             .map(|level| (scale.to_f64(level.ticks), level.size))
             .collect()
@@ -79,7 +79,13 @@ impl OrderBook {
     /// `(bid size − ask size) / (bid size + ask size)` over the top `levels` of each side, in
     /// [-1, 1]; positive when buyers dominate.
     pub fn imbalance(&self, levels: usize) -> Option<f64> {
-        let total = |side| -> f64 { self.ladder(side).from_best().take(levels).map(|l| l.size).fold(0.0, |a, b| a + b) };
+        let total = |side| -> f64 {
+            self.ladder(side)
+                .best_first()
+                .take(levels)
+                .map(|l| l.size)
+                .fold(0.0, |a, b| a + b)
+        };
         let (bids, asks) = (total(Side::Bid), total(Side::Ask));
         (bids + asks > 0.0).then(|| (bids - asks) / (bids + asks))
     }
@@ -95,7 +101,7 @@ impl OrderBook {
         };
         Some(
             self.ladder(side)
-                .from_best()
+                .best_first()
                 .take_while(|level| within(scale.to_f64(level.ticks)))
                 .fold(0.0, |total, level| total + level.size),
         )
@@ -109,7 +115,7 @@ impl OrderBook {
         }
         let scale = self.scale();
         let (mut filled, mut notional, mut worst_price) = (0.0, 0.0, f64::NAN);
-        for level in self.ladder(taker.book_side()).from_best() {
+        for level in self.ladder(taker.book_side()).best_first() {
             let take = level.size.min(size - filled);
             let price = scale.to_f64(level.ticks);
             filled += take;
@@ -136,7 +142,7 @@ impl OrderBook {
             TakerSide::Sell => price >= limit_price,
         };
         self.ladder(taker.book_side())
-            .from_best()
+            .best_first()
             .take_while(|level| acceptable(scale.to_f64(level.ticks)))
             .fold(0.0, |total, level| total + level.size)
     }

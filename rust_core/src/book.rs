@@ -205,18 +205,34 @@ mod tests {
 
     fn book() -> OrderBook {
         let mut book = OrderBook::new(PriceScale::new(2).unwrap());
-        let bids = [book.level_from_str("100.00", "1").unwrap(), book.level_from_str("99.50", "2").unwrap()];
-        let asks = [book.level_from_str("100.50", "3").unwrap(), book.level_from_str("101", "4").unwrap()];
+        let bids = [
+            book.level_from_str("100.00", "1").unwrap(),
+            book.level_from_str("99.50", "2").unwrap(),
+        ];
+        let asks = [
+            book.level_from_str("100.50", "3").unwrap(),
+            book.level_from_str("101", "4").unwrap(),
+        ];
         book.apply_snapshot(10, &bids, &asks).unwrap();
         book
     }
 
-    fn levels(book: &OrderBook) -> (Vec<(f64, f64)>, Vec<(f64, f64)>, u64) {
-        (book.top_levels(Side::Bid, 100), book.top_levels(Side::Ask, 100), book.update_id())
+    type State = (Vec<(f64, f64)>, Vec<(f64, f64)>, u64);
+
+    fn levels(book: &OrderBook) -> State {
+        (
+            book.top_levels(Side::Bid, 100),
+            book.top_levels(Side::Ask, 100),
+            book.update_id(),
+        )
     }
 
     fn ids(first: u64, last: u64, prev_last: Option<u64>) -> UpdateIds {
-        UpdateIds { first, last, prev_last }
+        UpdateIds {
+            first,
+            last,
+            prev_last,
+        }
     }
 
     #[test]
@@ -236,7 +252,9 @@ mod tests {
         let before = levels(&b);
         let touched = b.level_from_str("99.50", "9").unwrap();
         let crossing = b.level_from_str("100.50", "1").unwrap();
-        let err = b.apply_delta(ids(11, 11, None), &[touched, crossing], &[]).unwrap_err();
+        let err = b
+            .apply_delta(ids(11, 11, None), &[touched, crossing], &[])
+            .unwrap_err();
         assert!(matches!(err, BookError::Crossed { bid, ask } if bid == 100.5 && ask == 100.5));
         assert_eq!(levels(&b), before);
     }
@@ -245,14 +263,26 @@ mod tests {
     fn sequence_rules_refuse_stale_and_gapped_updates() {
         let mut b = book();
         let before = levels(&b);
-        assert!(matches!(b.apply_delta(ids(1, 10, None), &[], &[]), Err(BookError::StaleUpdate { .. })));
-        assert!(matches!(b.apply_delta(ids(12, 13, None), &[], &[]), Err(BookError::SequenceGap { .. })));
+        assert!(matches!(
+            b.apply_delta(ids(1, 10, None), &[], &[]),
+            Err(BookError::StaleUpdate { .. })
+        ));
+        assert!(matches!(
+            b.apply_delta(ids(12, 13, None), &[], &[]),
+            Err(BookError::SequenceGap { .. })
+        ));
         assert_eq!(levels(&b), before);
         b.apply_delta(ids(9, 12, None), &[], &[]).unwrap();
-        assert!(matches!(b.apply_delta(ids(14, 15, None), &[], &[]), Err(BookError::SequenceGap { .. })));
+        assert!(matches!(
+            b.apply_delta(ids(14, 15, None), &[], &[]),
+            Err(BookError::SequenceGap { .. })
+        ));
         b.apply_delta(ids(13, 15, None), &[], &[]).unwrap();
         // With `pu` (futures) the previous id must match, whatever the first id says.
-        assert!(matches!(b.apply_delta(ids(20, 21, Some(14)), &[], &[]), Err(BookError::SequenceGap { .. })));
+        assert!(matches!(
+            b.apply_delta(ids(20, 21, Some(14)), &[], &[]),
+            Err(BookError::SequenceGap { .. })
+        ));
         b.apply_delta(ids(20, 21, Some(15)), &[], &[]).unwrap();
         assert_eq!(b.update_id(), 21);
     }
@@ -260,9 +290,15 @@ mod tests {
     #[test]
     fn older_snapshots_and_unsynced_deltas_are_refused() {
         let mut b = book();
-        assert!(matches!(b.apply_snapshot(9, &[], &[]), Err(BookError::StaleUpdate { .. })));
+        assert!(matches!(
+            b.apply_snapshot(9, &[], &[]),
+            Err(BookError::StaleUpdate { .. })
+        ));
         b.clear();
-        assert!(matches!(b.apply_delta(ids(1, 2, None), &[], &[]), Err(BookError::NotSynced)));
+        assert!(matches!(
+            b.apply_delta(ids(1, 2, None), &[], &[]),
+            Err(BookError::NotSynced)
+        ));
         b.apply_snapshot(3, &[], &[]).unwrap();
         assert!(b.is_synced());
     }
@@ -273,7 +309,10 @@ mod tests {
         let before = levels(&b);
         let bid = b.level_from_str("101", "1").unwrap();
         let ask = b.level_from_str("100", "1").unwrap();
-        assert!(matches!(b.apply_snapshot(20, &[bid], &[ask]), Err(BookError::Crossed { .. })));
+        assert!(matches!(
+            b.apply_snapshot(20, &[bid], &[ask]),
+            Err(BookError::Crossed { .. })
+        ));
         assert_eq!(levels(&b), before);
     }
 
@@ -281,7 +320,13 @@ mod tests {
     fn levels_refuse_bad_sizes() {
         let b = book();
         for bad in ["-1", "NaN", "inf", "x"] {
-            assert!(matches!(b.level_from_str("1", bad), Err(BookError::InvalidSize { .. })), "{bad}");
+            assert!(
+                matches!(
+                    b.level_from_str("1", bad),
+                    Err(BookError::InvalidSize { .. })
+                ),
+                "{bad}"
+            );
         }
         assert!(b.level_from_f64(1.0, f64::NAN).is_err());
         assert!(b.level_from_f64(1.0, -0.5).is_err());

@@ -70,7 +70,7 @@ impl PriceScale {
             value: text.to_string(),
             reason,
         };
-        match parse_plain_decimal(text.trim(), self.decimals) {
+        match parse_plain_decimal(text, self.decimals) {
             Decimal::Ticks(0) => Err(invalid("not positive")),
             Decimal::Ticks(ticks) => Ok(ticks),
             Decimal::Negative => Err(invalid("not positive")),
@@ -152,7 +152,9 @@ mod tests {
     #[test]
     fn refuses_what_is_not_a_positive_price() {
         let s = scale(2);
-        for bad in ["0", "0.000", "-1", "-0.5", "NaN", "inf", "-inf", "", ".", "abc", "1.2.3"] {
+        for bad in [
+            "0", "0.000", "-1", "-0.5", "NaN", "inf", "-inf", "", ".", "abc", "1.2.3",
+        ] {
             assert!(
                 matches!(s.ticks_from_str(bad), Err(BookError::InvalidPrice { .. })),
                 "{bad:?} was accepted"
@@ -168,7 +170,10 @@ mod tests {
         let s = scale(2);
         assert!(matches!(
             s.ticks_from_str("1.001"),
-            Err(BookError::InvalidPrice { reason: "finer than the book's price scale", .. })
+            Err(BookError::InvalidPrice {
+                reason: "finer than the book's price scale",
+                ..
+            })
         ));
         assert_eq!(s.ticks_from_str("1.0100").unwrap(), 101);
         assert!(s.ticks_from_str("99999999999999999999").is_err());

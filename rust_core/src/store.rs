@@ -31,7 +31,12 @@ impl BookStore {
     }
 
     /// The book for `(venue, symbol)`, created empty with `scale` when missing.
-    pub fn get_or_create(&mut self, venue: &str, symbol: &str, scale: PriceScale) -> &mut OrderBook {
+    pub fn get_or_create(
+        &mut self,
+        venue: &str,
+        symbol: &str,
+        scale: PriceScale,
+    ) -> &mut OrderBook {
         self.venues
             .entry(venue.to_string())
             .or_default()
@@ -54,7 +59,11 @@ impl BookStore {
         let mut keys: Vec<_> = self
             .venues
             .iter()
-            .flat_map(|(venue, books)| books.keys().map(move |symbol| (venue.clone(), symbol.clone())))
+            .flat_map(|(venue, books)| {
+                books
+                    .keys()
+                    .map(move |symbol| (venue.clone(), symbol.clone()))
+            })
             .collect();
         keys.sort();
         keys

@@ -81,7 +81,12 @@ impl ReferenceBook {
         if self.synced && id < self.update_id {
             return Outcome::Stale;
         }
-        let mut next = ReferenceBook { update_id: id, synced: true, awaiting_bridge: true, ..Default::default() };
+        let mut next = ReferenceBook {
+            update_id: id,
+            synced: true,
+            awaiting_bridge: true,
+            ..Default::default()
+        };
         Self::set(&mut next.bids, bids);
         Self::set(&mut next.asks, asks);
         if next.crossed() {
@@ -123,7 +128,7 @@ impl ReferenceBook {
         Outcome::Applied
     }
 
-    fn from_best(&self, side: Side) -> Vec<(f64, f64)> {
+    fn best_first(&self, side: Side) -> Vec<(f64, f64)> {
         let as_price = |(&ticks, &size): (&i64, &f64)| (ticks as f64 / 100.0, size);
         match side {
             Side::Bid => self.bids.iter().rev().map(as_price).collect(),
@@ -132,9 +137,13 @@ impl ReferenceBook {
     }
 
     fn fill(&self, taker: TakerSide, size: f64) -> Option<(f64, f64)> {
-        let side = if taker == TakerSide::Buy { Side::Ask } else { Side::Bid };
+        let side = if taker == TakerSide::Buy {
+            Side::Ask
+        } else {
+            Side::Bid
+        };
         let (mut filled, mut notional) = (0.0, 0.0);
-        for (price, available) in self.from_best(side) {
+        for (price, available) in self.best_first(side) {
             if filled >= size {
                 break;
             }
@@ -169,22 +178,38 @@ fn op() -> impl Strategy<Value = Op> {
     // Bids mostly below 1000 and asks mostly above, overlapping enough to cross sometimes.
     let snapshot = (0u64..40, levels(900, 1003), levels(998, 1100))
         .prop_map(|(id, bids, asks)| Op::Snapshot(id, bids, asks));
-    let delta = (0u64..40, 0u64..4, prop::option::of(0u64..40), levels(900, 1003), levels(998, 1100))
+    let delta = (
+        0u64..40,
+        0u64..4,
+        prop::option::of(0u64..40),
+        levels(900, 1003),
+        levels(998, 1100),
+    )
         .prop_map(|(first, extra, prev_last, bids, asks)| {
-            Op::Delta(UpdateIds { first, last: first + extra, prev_last }, bids, asks)
+            Op::Delta(
+                UpdateIds {
+                    first,
+                    last: first + extra,
+                    prev_last,
+                },
+                bids,
+                asks,
+            )
         });
     prop_oneof![1 => snapshot, 6 => delta]
 }
 
-fn to_levels(book: &OrderBook, raw: &[RawLevel]) -> Result<Vec<arbiter_core::Level>, BookError> {
-    raw.iter().map(|&(ticks, size)| arbiter_core::Level::new(ticks, size)).collect()
+fn to_levels(raw: &[RawLevel]) -> Result<Vec<arbiter_core::Level>, BookError> {
+    raw.iter()
+        .map(|&(ticks, size)| arbiter_core::Level::new(ticks, size))
+        .collect()
 }
 
 fn apply(book: &mut OrderBook, op: &Op) -> Outcome {
     let (bids, asks) = match op {
         Op::Snapshot(_, b, a) | Op::Delta(_, b, a) => (b, a),
     };
-    let levels = to_levels(book, bids).and_then(|b| Ok((b, to_levels(book, asks)?)));
+    let levels = to_levels(bids).and_then(|b| Ok((b, to_levels(asks)?)));
     let (bids, asks) = match levels {
         Ok(parsed) => parsed,
         Err(error) => return Err(error).into(),
@@ -214,7 +239,7 @@ proptest! {
             prop_assert_eq!(apply(&mut book, op), expected, "op {:?}", op);
             prop_assert_eq!(book.update_id(), reference.update_id);
             for side in [Side::Bid, Side::Ask] {
-                prop_assert_eq!(book.top_levels(side, usize::MAX), reference.from_best(side));
+                prop_assert_eq!(book.top_levels(side, usize::MAX), reference.best_first(side));
             }
             let size = f64::from(probe) / 100.0;
             for taker in [TakerSide::Buy, TakerSide::Sell] {
@@ -225,7 +250,7 @@ proptest! {
                 }
             }
             let limit = f64::from(probe) / 100.0 + 990.0;
-            let reference_max: f64 = reference.from_best(Side::Ask).iter().filter(|l| l.0 <= limit).map(|l| l.1).sum();
+            let reference_max: f64 = reference.best_first(Side::Ask).iter().filter(|l| l.0 <= limit).map(|l| l.1).sum();
             prop_assert!(close(book.max_fill_size(TakerSide::Buy, limit), reference_max));
         }
     }

@@ -23,7 +23,9 @@ pub(crate) fn book_side(side: &str) -> PyResult<Side> {
     match side {
         "bid" => Ok(Side::Bid),
         "ask" => Ok(Side::Ask),
-        other => Err(PyValueError::new_err(format!("side must be 'bid' or 'ask', got {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "side must be 'bid' or 'ask', got {other:?}"
+        ))),
     }
 }
 
@@ -31,7 +33,9 @@ fn taker_side(side: &str) -> PyResult<TakerSide> {
     match side {
         "buy" => Ok(TakerSide::Buy),
         "sell" => Ok(TakerSide::Sell),
-        other => Err(PyValueError::new_err(format!("side must be 'buy' or 'sell', got {other:?}"))),
+        other => Err(PyValueError::new_err(format!(
+            "side must be 'buy' or 'sell', got {other:?}"
+        ))),
     }
 }
 
@@ -43,7 +47,10 @@ pub(crate) struct LevelBuffers {
 
 impl LevelBuffers {
     pub(crate) fn new() -> Self {
-        Self { bids: Vec::new(), asks: Vec::new() }
+        Self {
+            bids: Vec::new(),
+            asks: Vec::new(),
+        }
     }
 
     pub(crate) fn snapshot(
@@ -55,7 +62,8 @@ impl LevelBuffers {
     ) -> PyResult<()> {
         extract_levels(book.scale(), bids, &mut self.bids)?;
         extract_levels(book.scale(), asks, &mut self.asks)?;
-        book.apply_snapshot(update_id, &self.bids, &self.asks).map_err(to_py)
+        book.apply_snapshot(update_id, &self.bids, &self.asks)
+            .map_err(to_py)
     }
 
     pub(crate) fn delta(
@@ -80,19 +88,27 @@ pub(crate) struct PyOrderBook {
 
 impl PyOrderBook {
     pub(crate) fn wrap(book: OrderBook) -> Self {
-        Self { book, buffers: LevelBuffers::new() }
+        Self {
+            book,
+            buffers: LevelBuffers::new(),
+        }
     }
 }
 
 #[pymethods]
 impl PyOrderBook {
     #[new]
-    #[pyo3(signature = (price_decimals = PriceScale::DEFAULT_DECIMALS))]
+    #[pyo3(signature = (price_decimals = 8))] // PriceScale::DEFAULT_DECIMALS, spelled out for Python signatures
     fn new(price_decimals: u32) -> PyResult<Self> {
         Ok(Self::wrap(OrderBook::new(price_scale(price_decimals)?)))
     }
 
-    fn apply_snapshot(&mut self, update_id: u64, bids: &Bound<'_, PyAny>, asks: &Bound<'_, PyAny>) -> PyResult<()> {
+    fn apply_snapshot(
+        &mut self,
+        update_id: u64,
+        bids: &Bound<'_, PyAny>,
+        asks: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
         self.buffers.snapshot(&mut self.book, update_id, bids, asks)
     }
 
@@ -105,7 +121,11 @@ impl PyOrderBook {
         asks: &Bound<'_, PyAny>,
         prev_last_id: Option<u64>,
     ) -> PyResult<()> {
-        let ids = UpdateIds { first: first_id, last: last_id, prev_last: prev_last_id };
+        let ids = UpdateIds {
+            first: first_id,
+            last: last_id,
+            prev_last: prev_last_id,
+        };
         self.buffers.delta(&mut self.book, ids, bids, asks)
     }
 
@@ -187,7 +207,10 @@ impl PyOrderBook {
 }
 
 fn python_repr(level: Option<(f64, f64)>) -> String {
-    level.map_or_else(|| "None".to_string(), |(price, size)| format!("({price}, {size})"))
+    level.map_or_else(
+        || "None".to_string(),
+        |(price, size)| format!("({price}, {size})"),
+    )
 }
 
 /// What walking the book to take a size would give.

@@ -6,13 +6,48 @@ use pyo3::prelude::*;
 
 use crate::error::BookError as CoreBookError;
 
-create_exception!(arbiter._core, BookError, PyValueError, "An update the book refused; the book is unchanged.");
-create_exception!(arbiter._core, InvalidPriceError, BookError, "A price that is not finite, positive and on the book's grid.");
-create_exception!(arbiter._core, InvalidSizeError, BookError, "A size that is negative, NaN or infinite.");
-create_exception!(arbiter._core, CrossedBookError, BookError, "The update would leave best bid >= best ask.");
-create_exception!(arbiter._core, StaleUpdateError, BookError, "The update is not newer than the book (already applied or out of order).");
-create_exception!(arbiter._core, SequenceGapError, BookError, "Updates are missing between the book and this one; resync.");
-create_exception!(arbiter._core, NotSyncedError, BookError, "A delta arrived before any snapshot.");
+create_exception!(
+    arbiter._core,
+    BookError,
+    PyValueError,
+    "An update the book refused; the book is unchanged."
+);
+create_exception!(
+    arbiter._core,
+    InvalidPriceError,
+    BookError,
+    "A price that is not finite, positive and on the book's grid."
+);
+create_exception!(
+    arbiter._core,
+    InvalidSizeError,
+    BookError,
+    "A size that is negative, NaN or infinite."
+);
+create_exception!(
+    arbiter._core,
+    CrossedBookError,
+    BookError,
+    "The update would leave best bid >= best ask."
+);
+create_exception!(
+    arbiter._core,
+    StaleUpdateError,
+    BookError,
+    "The update is not newer than the book (already applied or out of order)."
+);
+create_exception!(
+    arbiter._core,
+    SequenceGapError,
+    BookError,
+    "Updates are missing between the book and this one; resync."
+);
+create_exception!(
+    arbiter._core,
+    NotSyncedError,
+    BookError,
+    "A delta arrived before any snapshot."
+);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();

@@ -10,7 +10,11 @@ use crate::price::PriceScale;
 
 /// Parses every level into `out` (cleared first); the first bad level raises and `out` is then
 /// incomplete, so callers apply nothing.
-pub(crate) fn extract_levels(scale: PriceScale, raw: &Bound<'_, PyAny>, out: &mut Vec<Level>) -> PyResult<()> {
+pub(crate) fn extract_levels(
+    scale: PriceScale,
+    raw: &Bound<'_, PyAny>,
+    out: &mut Vec<Level>,
+) -> PyResult<()> {
     out.clear();
     if let Ok(list) = raw.cast::<PyList>() {
         out.reserve(list.len());

@@ -6,6 +6,7 @@ use super::book::{price_scale, LevelBuffers, PyOrderBook};
 use super::errors::to_py;
 use crate::book::UpdateIds;
 use crate::error::BookError;
+use crate::ladder::Side;
 use crate::price::PriceScale;
 use crate::store::BookStore;
 
@@ -20,7 +21,7 @@ pub(crate) struct PyBookStore {
 #[pymethods]
 impl PyBookStore {
     #[new]
-    #[pyo3(signature = (price_decimals = PriceScale::DEFAULT_DECIMALS))]
+    #[pyo3(signature = (price_decimals = 8))] // PriceScale::DEFAULT_DECIMALS, spelled out for Python signatures
     fn new(price_decimals: u32) -> PyResult<Self> {
         Ok(Self {
             store: BookStore::new(),
@@ -61,19 +62,40 @@ impl PyBookStore {
         asks: &Bound<'_, PyAny>,
         prev_last_id: Option<u64>,
     ) -> PyResult<()> {
-        let book = self.store.get_mut(venue, symbol).ok_or_else(|| to_py(BookError::NotSynced))?;
-        let ids = UpdateIds { first: first_id, last: last_id, prev_last: prev_last_id };
+        let book = self
+            .store
+            .get_mut(venue, symbol)
+            .ok_or_else(|| to_py(BookError::NotSynced))?;
+        let ids = UpdateIds {
+            first: first_id,
+            last: last_id,
+            prev_last: prev_last_id,
+        };
         self.buffers.delta(book, ids, bids, asks)
+    }
+
+    /// `(best_bid, best_ask)` of one book, each `(price, size)` or None.
+    #[allow(clippy::type_complexity)]
+    fn top_of_book(&self, venue: &str, symbol: &str) -> (Option<(f64, f64)>, Option<(f64, f64)>) {
+        self.store.get(venue, symbol).map_or((None, None), |book| {
+            (book.best(Side::Bid), book.best(Side::Ask))
+        })
     }
 
     /// An independent copy of one book (later updates to the store do not change it).
     fn copy_book(&self, venue: &str, symbol: &str) -> Option<PyOrderBook> {
-        self.store.get(venue, symbol).cloned().map(PyOrderBook::wrap)
+        self.store
+            .get(venue, symbol)
+            .cloned()
+            .map(PyOrderBook::wrap)
     }
 
     /// Empties one book so the next snapshot resynchronises it; False if there is no such book.
     fn clear_book(&mut self, venue: &str, symbol: &str) -> bool {
-        self.store.get_mut(venue, symbol).map(|book| book.clear()).is_some()
+        self.store
+            .get_mut(venue, symbol)
+            .map(|book| book.clear())
+            .is_some()
     }
 
     fn remove(&mut self, venue: &str, symbol: &str) -> bool {
