@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from arbiter import __version__
-from arbiter.config import DEFAULT_CONFIG, Settings, load_settings, redacted
+from arbiter.config import DEFAULT_CONFIG, LoggingSettings, Settings, load_settings, redacted
 from arbiter.errors import ConfigError
 from arbiter.logging import SecretRedactor, configure_logging, get_logger
+from arbiter.sim.faults import Fault
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -22,10 +24,41 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="arbiter", description=__doc__)
     parser.add_argument("--version", action="version", version=f"arbiter {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     check = commands.add_parser(
         "check-config", help="print the resolved configuration (secrets redacted) and exit"
     )
     _add_config_option(check)
+
+    run = commands.add_parser("run", help="run the daemon until SIGTERM or SIGINT")
+    _add_config_option(run)
+
+    status = commands.add_parser("status", help="ask the running daemon how its books are")
+    _add_config_option(status)
+    status.add_argument("--json", action="store_true", help="print the raw JSON answer")
+    status.add_argument("--depth", type=int, default=5, help="levels per side to show")
+
+    sim = commands.add_parser("sim", help="simulators for development and tests")
+    sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
+    exchange = sims.add_parser(
+        "exchange", help="replay recordings over Binance's public REST and websocket protocols"
+    )
+    exchange.add_argument("--data", type=Path, nargs="+", required=True, help="recordings (.gz)")
+    exchange.add_argument("--port", type=int, default=0, help="TCP port (default: a free one)")
+    exchange.add_argument(
+        "--speed", type=float, default=1.0, help="replay speed; 0 = as fast as possible"
+    )
+    exchange.add_argument("--once", action="store_true", help="stop after one pass, no loop")
+    exchange.add_argument(
+        "--fault",
+        type=Fault.parse,
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="KIND[@SECONDS][:key=value,...]; kinds drop, gap (count), freeze (seconds), "
+        "malformed (count), rest (status, count); market=spot|linear|inverse narrows it",
+    )
+    exchange.add_argument("--log-format", choices=["json", "console"], default="console")
     return parser
 
 
@@ -46,18 +79,73 @@ def check_config(settings: Settings, redactor: SecretRedactor) -> int:
     return EXIT_OK
 
 
+def run(settings: Settings) -> int:
+    import uvloop
+
+    from arbiter.app import run_daemon
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_daemon(settings))
+    return EXIT_OK
+
+
+def status(settings: Settings, as_json: bool, depth: int) -> int:
+    from arbiter.status import request_status, socket_path
+
+    path = socket_path(settings.runtime_dir, settings.instance)
+    try:
+        answer = asyncio.run(request_status(path, depth))
+    except (OSError, TimeoutError) as error:
+        print(f"arbiter: no daemon answering on {path}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    if as_json:
+        print(json.dumps(answer, indent=2))
+        return EXIT_OK
+    print(f"{answer['instance']} ({answer['mode']}), ready: {answer['ready']}")
+    for book in answer["books"]:
+        bid, ask = book["best_bid"], book["best_ask"]
+        top = f"{bid[0]} / {ask[0]}" if bid and ask else "-"
+        age = "-" if book["age_ms"] is None else f"{book['age_ms'] / 1000:.1f}s"
+        print(
+            f"  {book['venue']:<16} {book['symbol']:<16} {book['state']:<10} age {age:<7} "
+            f"{book['updates_per_s']:>7.1f}/s  resyncs {book['resyncs']:<3} {top}"
+        )
+        for (bp, bs), (ap, as_) in zip(book["bids"], book["asks"], strict=False):
+            print(f"      {bs:>14.6f} {bp:>14.2f} | {ap:<14.2f} {as_:<14.6f}")
+    return EXIT_OK
+
+
+def sim_exchange(args: argparse.Namespace) -> int:
+    from arbiter.sim.exchange import serve
+
+    configure_logging(LoggingSettings(format=args.log_format))
+    try:
+        asyncio.run(serve(args.data, args.port, args.speed, not args.once, args.fault))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sim":
+        return _guarded(args, lambda: sim_exchange(args))
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         print(f"arbiter: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "status":
+        return status(settings, args.json, args.depth)
     redactor = configure_logging(settings.logging, settings.secrets())
+    if args.command == "run":
+        return _guarded(args, lambda: run(settings))
+    return _guarded(args, lambda: check_config(settings, redactor))
+
+
+def _guarded(args: argparse.Namespace, command: Callable[[], int]) -> int:
     try:
-        if args.command == "check-config":
-            return check_config(settings, redactor)
-        raise AssertionError(f"unhandled command {args.command!r}")
+        return command()
     except Exception:
         get_logger("arbiter.cli").exception("crashed", command=args.command)
         return EXIT_FAILURE

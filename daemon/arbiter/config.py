@@ -43,10 +43,25 @@ class VenueSettings(Section):
     symbols: tuple[str, ...] = Field(min_length=1)
     taker_fee: Decimal = Field(default=Decimal("0.001"), ge=0, lt=1)
     maker_fee: Decimal = Field(default=Decimal("0.001"), ge=-1, lt=1)
+    urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="ccxt URL overrides by dotted path, e.g. 'api.public' or 'api.ws.spot'",
+    )
+    book_depth: int = Field(default=50, ge=1, le=5000, description="levels kept per side")
+    max_book_age: float = Field(
+        default=30.0, gt=0, description="seconds without an update before a book is stale"
+    )
     api_key: SecretStr | None = None
     api_key_file: Path | None = None
     api_secret: SecretStr | None = None
     api_secret_file: Path | None = None
+
+
+class MonitorSettings(Section):
+    stats_interval: float = Field(default=10.0, gt=0, description="seconds between book_stats")
+    summary_interval: float = Field(
+        default=0.0, ge=0, description="seconds between human summary lines on stderr; 0 = off"
+    )
 
 
 def _default_state_dir() -> Path:
@@ -78,6 +93,7 @@ class Settings(BaseSettings):
     state_dir: Path = Field(default_factory=_default_state_dir)
     runtime_dir: Path = Field(default_factory=_default_runtime_dir)
     logging: LoggingSettings = LoggingSettings()
+    monitor: MonitorSettings = MonitorSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
     @classmethod

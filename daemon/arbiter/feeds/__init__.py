@@ -1,0 +1,1 @@
+"""Market data: ccxt.pro order-book streams into the Rust book store."""
