@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
@@ -49,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         "--speed", type=float, default=1.0, help="replay speed; 0 = as fast as possible"
     )
     exchange.add_argument("--once", action="store_true", help="stop after one pass, no loop")
+    exchange.add_argument(
+        "--wait-subscribers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="hold the replay until N websocket connections have subscribed",
+    )
     exchange.add_argument(
         "--fault",
         type=Fault.parse,
@@ -119,10 +127,16 @@ def sim_exchange(args: argparse.Namespace) -> int:
     from arbiter.sim.exchange import serve
 
     configure_logging(LoggingSettings(format=args.log_format))
-    try:
-        asyncio.run(serve(args.data, args.port, args.speed, not args.once, args.fault))
-    except KeyboardInterrupt:
-        pass
+    emulator = serve(
+        args.data,
+        port=args.port,
+        speed=args.speed,
+        loop=not args.once,
+        faults=args.fault,
+        wait_subscribers=args.wait_subscribers,
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(emulator)
     return EXIT_OK
 
 

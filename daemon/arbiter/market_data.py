@@ -72,6 +72,7 @@ class MarketData:
         update_id: int,
         bids: list[list[float]],
         asks: list[list[float]],
+        *,
         exchange_ms: int | None,
     ) -> None:
         """Mirrors the venue's book after an update (one call into the store). Raises

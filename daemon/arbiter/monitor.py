@@ -82,7 +82,7 @@ def _describe(book: dict[str, Any]) -> str:
 
 
 def _basis(books: list[dict[str, Any]]) -> list[str]:
-    """Perp − spot for every perpetual whose underlying pair is also streamed as spot."""
+    """Perp minus spot for every perpetual whose underlying pair is also streamed as spot."""
     mids = {
         (b["market_type"], b["symbol"].split(":")[0]): (b["best_bid"][0] + b["best_ask"][0]) / 2
         for b in books

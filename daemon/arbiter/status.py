@@ -42,8 +42,8 @@ async def serve_status(path: Path, report: Report) -> asyncio.Server:
     return server
 
 
-async def request_status(path: Path, depth: int, timeout: float = 5.0) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def request_status(path: Path, depth: int) -> dict[str, Any]:
+    async with asyncio.timeout(5):
         reader, writer = await asyncio.open_unix_connection(str(path))
         try:
             writer.write(json.dumps({"depth": depth}).encode() + b"\n")

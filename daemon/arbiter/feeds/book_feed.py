@@ -74,7 +74,7 @@ class BookFeed:
                 book["nonce"],
                 book["bids"][:depth],
                 book["asks"][:depth],
-                book.get("timestamp"),
+                exchange_ms=book.get("timestamp"),
             )
             self.backoff.reset()
 

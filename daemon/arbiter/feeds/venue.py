@@ -55,6 +55,9 @@ def make_exchange(venue: VenueSettings, on_malformed: MalformedHandler) -> Any:
         "options": {
             "defaultType": DEFAULT_TYPE[venue.market_type],
             "fetchMarkets": {"types": [venue.market_type]},
+            # ccxt retries a failed snapshot at once; on a 429 that is hammering. One try, and
+            # our backoff decides when the next one goes.
+            "watchOrderBook": {"maxRetries": 1},
         },
     }
     if venue.api_key is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,11 @@ EXCHANGE_INFO = {
     "linear": "fapi_v1_exchangeInfo_2021-07-21.json",
     "inverse": "dapi_v1_exchangeInfo_2021-07-21.json",
 }
-REST_PREFIX: dict[str, MarketKind] = {"/api/v3": "spot", "/fapi/v1": "linear", "/dapi/v1": "inverse"}
+REST_PREFIX: dict[str, MarketKind] = {
+    "/api/v3": "spot",
+    "/fapi/v1": "linear",
+    "/dapi/v1": "inverse",
+}
 WS_PREFIX: dict[str, MarketKind] = {"/stream": "spot", "/fapi": "linear", "/dapi": "inverse"}
 SEND_TIMEOUT = 5.0
 MALFORMED = '{"stream":"broken","data":{"e":"depthUpdate","b":[["1.0",'
@@ -46,7 +50,9 @@ class Subscriber:
 class Emulator:
     """Replays markets to websocket subscribers and answers REST from the replayed books."""
 
-    def __init__(self, markets: list[Market], speed: float, loop: bool) -> None:
+    def __init__(
+        self, markets: list[Market], speed: float, loop: bool, wait_subscribers: int = 0
+    ) -> None:
         self.markets: dict[MarketKind, Market] = {m.kind: m for m in markets}
         if len(self.markets) != len(markets):
             raise ValueError("one recording per market kind (spot, linear, inverse)")
@@ -61,11 +67,15 @@ class Emulator:
         self.frozen_until: dict[MarketKind, float] = {}
         self.rest_errors: list[list[int]] = []  # [status, remaining]
         self.rest_requests: Counter[str] = Counter()
+        self.rest_log: deque[tuple[float, str, int]] = deque(maxlen=200)
         self.connections = 0
+        self.wait_subscribers = wait_subscribers
+        self.subscribed = asyncio.Event()
 
     # -- replay -----------------------------------------------------------------------------
 
     async def replay(self) -> None:
+        await self.subscribed.wait()
         start_ms = min(m.next_event_ms for m in self.markets.values())
         start = time.monotonic()
         while True:
@@ -73,7 +83,8 @@ class Emulator:
             if not live:
                 if not self.loop:
                     self.finished = True
-                    log.info("replay_finished", sent={m.kind: m.sent for m in self.markets.values()})
+                    sent = {m.kind: m.sent for m in self.markets.values()}
+                    log.info("replay_finished", sent=sent)
                     return
                 for market in self.markets.values():
                     await self._broadcast(market, market.loop())
@@ -148,8 +159,10 @@ class Emulator:
                 self.rest_errors[0][1] -= 1
             headers = {"Retry-After": "1"} if status in (418, 429) else {}
             body = {"code": -1003, "msg": "Too many requests; emulated."}
+            self.rest_log.append((time.time(), request.path, status))
             return web.json_response(body, status=status, headers=headers)
         response = await handler(request)
+        self.rest_log.append((time.time(), request.path, response.status))
         return response
 
     async def exchange_info(self, request: web.Request) -> web.Response:
@@ -193,6 +206,8 @@ class Emulator:
         if method == "SUBSCRIBE":
             subscriber.streams.update(streams)
             self.subscribers.add(subscriber)
+            if len(self.subscribers) >= self.wait_subscribers:
+                self.subscribed.set()
         elif method == "UNSUBSCRIBE":
             subscriber.streams.difference_update(streams)
         await subscriber.socket.send_json({"result": None, "id": request_id})
@@ -215,6 +230,7 @@ class Emulator:
             "connections": self.connections,
             "subscribers": len(self.subscribers),
             "rest_requests": dict(self.rest_requests),
+            "rest_log": list(self.rest_log),
             "markets": {
                 kind: {"symbol": m.symbol, "sent": m.sent, "last_id": m.last_id, "loops": m.loops}
                 for kind, m in self.markets.items()
@@ -233,10 +249,16 @@ class Emulator:
 
 
 async def serve(
-    data: list[Path], port: int, speed: float, loop: bool, faults: list[Fault]
+    data: list[Path],
+    *,
+    port: int,
+    speed: float,
+    loop: bool,
+    faults: list[Fault],
+    wait_subscribers: int = 0,
 ) -> None:
     """Runs the emulator until cancelled; prints the address it listens on."""
-    emulator = Emulator([Market.load(path) for path in data], speed, loop)
+    emulator = Emulator([Market.load(path) for path in data], speed, loop, wait_subscribers)
     runner = web.AppRunner(emulator.app(), handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
