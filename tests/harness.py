@@ -67,17 +67,17 @@ def emulator(
     command += ["--data", *map(str, recordings), "--wait-subscribers", str(wait_subscribers)]
     if once:
         command.append("--once")
-    process = subprocess.Popen(
+    with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        assert "listening on http://127.0.0.1:" in line, line
-        yield Emulator(process, int(line.rsplit(":", 1)[1]))
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    ) as process:
+        try:
+            assert process.stdout is not None
+            line = process.stdout.readline()
+            assert "listening on http://127.0.0.1:" in line, line
+            yield Emulator(process, int(line.rsplit(":", 1)[1]))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 VENUES = {
