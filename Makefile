@@ -59,7 +59,11 @@ format: $(BUILT)
 
 bench: $(BUILT)
 	$(BIN)/python bench/book_replay.py
+	$(BIN)/python bench/feed_throughput.py
 	cargo bench --manifest-path $(CARGO_MANIFEST) --bench replay
+
+demo: $(BUILT)
+	$(BIN)/arbiter sim demo -c config/demo.toml
 
 clean:
 	rm -rf $(VENV) rust_core/target daemon/arbiter/*.so

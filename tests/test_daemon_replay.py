@@ -32,8 +32,17 @@ def test_books_at_end_of_replay_match_independent_rebuild(tmp_path: Path) -> Non
                 "the daemon to apply the last update",
             )
             result = subprocess.run(
-                [sys.executable, "-m", "arbiter", "status", "-c", str(config), "--json"]
-                + ["--depth", str(DEPTH)],
+                [
+                    sys.executable,
+                    "-m",
+                    "arbiter",
+                    "status",
+                    "-c",
+                    str(config),
+                    "--json",
+                    "--depth",
+                    str(DEPTH),
+                ],
                 cwd=ROOT,
                 capture_output=True,
                 text=True,

@@ -4,6 +4,7 @@ with the book synced again; while it lasts the book is reported unusable; none i
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,7 @@ def test_sequence_gap_invalidates_then_resyncs(tmp_path: Path) -> None:
             books = wait_for(lambda: synced(running, "binance_spot", "binance_usdm"), 30, "sync")
             updates = books["binance_usdm"]["updates"]
             exchange.fault(kind="gap", market="linear", count=7)
-            wait_for(
-                lambda: running.books()["binance_usdm"]["invalid"] >= 1, 15, "gap detected"
-            )
+            wait_for(lambda: running.books()["binance_usdm"]["invalid"] >= 1, 15, "gap detected")
             wait_for(lambda: resumed(running, "binance_usdm", updates), 30, "resync after gap")
             invalid = events(running, "book_invalid")
             assert invalid
@@ -103,7 +102,7 @@ def test_rest_rate_limits_are_backed_off(tmp_path: Path) -> None:
             refused = [t for t, _, status in log if status in (418, 429)]
             assert len(refused) == 6
             # Both answers carry Retry-After: 1; no retry came sooner than that.
-            gaps = [b - a for a, b in zip(refused, refused[1:], strict=False)]
+            gaps = [b - a for a, b in itertools.pairwise(refused)]
             assert min(gaps) >= 0.95, gaps
             backoffs = events(running, "feed_backoff")
             assert len(backoffs) == 6

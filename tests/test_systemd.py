@@ -3,6 +3,7 @@ hardening as `systemd-analyze` scores it."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import shutil
 import socket
@@ -59,14 +60,12 @@ def test_notify_protocol(tmp_path: Path) -> None:
                 ready = wait_for(lambda: notify.first("READY=1"), 30, "READY=1")
                 books = running.books()
                 assert all(book["state"] == "synced" for book in books.values())
-                synced_at = [
-                    e for e in running.events() if e["event"] == "book_synced"
-                ]
+                synced_at = [e for e in running.events() if e["event"] == "book_synced"]
                 assert len(synced_at) == 2, "READY=1 only after every book synced"
                 wait_for(lambda: notify.count("WATCHDOG=1") >= 4, 10, "repeated WATCHDOG=1")
                 watchdogs = [t for t, f in notify.messages if f == "WATCHDOG=1"]
                 # WATCHDOG_USEC is 1 s, so pings come every half second or so.
-                assert max(b - a for a, b in zip(watchdogs, watchdogs[1:], strict=False)) < 0.9
+                assert max(b - a for a, b in itertools.pairwise(watchdogs)) < 0.9
                 assert any(f.startswith("STATUS=2/2 books synced") for _, f in notify.messages)
                 stopped = time.monotonic()
                 assert running.stop(timeout=5) == 0

@@ -67,6 +67,10 @@ def _parser() -> argparse.ArgumentParser:
         "malformed (count), rest (status, count); market=spot|linear|inverse narrows it",
     )
     exchange.add_argument("--log-format", choices=["json", "console"], default="console")
+    demo = sims.add_parser(
+        "demo", help="run the emulator on the bundled recordings and the daemon against it"
+    )
+    demo.add_argument("-c", "--config", type=Path, default=Path("config/demo.toml"))
     return parser
 
 
@@ -142,6 +146,10 @@ def sim_exchange(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "sim" and args.simulator == "demo":
+        from arbiter.sim.demo import run_demo
+
+        return run_demo(args.config)
     if args.command == "sim":
         return _guarded(args, lambda: sim_exchange(args))
     try:
