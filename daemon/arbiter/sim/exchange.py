@@ -93,7 +93,7 @@ class Emulator:
             if self.speed > 0:
                 due = start + (market.next_event_ms - start_ms) / 1000 / self.speed
                 delay = due - time.monotonic()
-                self.lag_ms = max(0.0, -delay * 1000)
+                self.lag_ms = max(self.lag_ms, -delay * 1000)
                 await asyncio.sleep(max(delay, 0))
             else:
                 await asyncio.sleep(0)
