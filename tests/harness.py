@@ -102,7 +102,11 @@ VENUES = {
 
 
 def daemon_config(
-    directory: Path, port: int, markets: list[str], max_book_age: float = 10.0
+    directory: Path,
+    port: int,
+    markets: list[str],
+    max_book_age: float = 10.0,
+    extra_spot_symbols: tuple[str, ...] = (),
 ) -> Path:
     """A daemon configuration pointing the given market kinds at an emulator on `port`."""
     lines = [
@@ -120,7 +124,7 @@ def daemon_config(
             f"[venues.{name}]",
             'exchange = "binance"',
             f'market_type = "{kind}"',
-            f'symbols = ["{symbol}"]',
+            "symbols = " + json.dumps([symbol, *(extra_spot_symbols if kind == "spot" else ())]),
             f"max_book_age = {max_book_age}",
             f"[venues.{name}.urls]",
             f'"{rest_key}" = "http://127.0.0.1:{port}{rest_path}"',

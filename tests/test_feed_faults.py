@@ -107,3 +107,21 @@ def test_rest_rate_limits_are_backed_off(tmp_path: Path) -> None:
             backoffs = events(running, "feed_backoff")
             assert len(backoffs) == 6
             assert all(b["retry_in"] >= 1 for b in backoffs)
+
+
+def test_a_crashing_feed_restarts_alone(tmp_path: Path) -> None:
+    # ETH/USDT is not listed by the emulator's exchange: its feed fails on every start
+    # (ccxt BadSymbol, which no feed handles) while BTC/USDT streams on.
+    with emulator(SPOT, speed=2) as exchange:
+        config = daemon_config(tmp_path, exchange.port, ["spot"], extra_spot_symbols=("ETH/USDT",))
+        with daemon(config) as running:
+            wait_for(lambda: len(events(running, "feed_crashed")) >= 2, 30, "two crashes")
+            status = wait_for(running.status, 10, "status")
+            books = {book["symbol"]: book for book in status["books"]}
+            assert books["BTC/USDT"]["state"] == "synced"
+            assert books["ETH/USDT"]["state"] != "synced"
+            crashes = events(running, "feed_crashed")
+            assert {crash["symbol"] for crash in crashes} == {"ETH/USDT"}
+            assert "BadSymbol" in crashes[0]["exception"]
+            assert running.process.poll() is None
+            assert running.stop() == 0
