@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from arbiter.books import BookError, BookStore, OrderBook
+from arbiter.books import BookStore, OrderBook
 from arbiter.logging import get_logger
 
 log = get_logger("arbiter.market_data")
@@ -164,4 +164,4 @@ class MarketData:
         return books
 
 
-__all__ = ["BookError", "BookHealth", "BookState", "MarketData"]
+__all__ = ["BookHealth", "BookState", "MarketData"]
