@@ -8,7 +8,10 @@ from arbiter._core import (
     InvalidPriceError,
     InvalidSizeError,
     NotSyncedError,
+    Opportunity,
+    OpportunityLeg,
     OrderBook,
+    Scanner,
     SequenceGapError,
     StaleUpdateError,
 )
@@ -21,7 +24,10 @@ __all__ = [
     "InvalidPriceError",
     "InvalidSizeError",
     "NotSyncedError",
+    "Opportunity",
+    "OpportunityLeg",
     "OrderBook",
+    "Scanner",
     "SequenceGapError",
     "StaleUpdateError",
 ]

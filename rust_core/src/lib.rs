@@ -4,10 +4,12 @@
 //! `python` feature, which maturin turns on when it builds `arbiter._core`.
 
 pub mod analysis;
+pub mod arb;
 pub mod book;
 pub mod error;
 pub mod ladder;
 pub mod price;
+pub mod scanner;
 pub mod store;
 
 #[cfg(feature = "python")]
@@ -18,4 +20,5 @@ pub use book::{OrderBook, UpdateIds};
 pub use error::BookError;
 pub use ladder::{Level, Side};
 pub use price::{PriceScale, Ticks};
+pub use scanner::{BookKey, Opportunity, Scan, ScanKind, Scanner};
 pub use store::BookStore;

@@ -3,6 +3,7 @@
 mod book;
 mod errors;
 mod levels;
+mod scanner;
 mod store;
 
 use pyo3::prelude::*;
@@ -14,6 +15,9 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<book::PyOrderBook>()?;
     m.add_class::<book::PyFill>()?;
     m.add_class::<store::PyBookStore>()?;
+    m.add_class::<scanner::PyScanner>()?;
+    m.add_class::<scanner::PyOpportunity>()?;
+    m.add_class::<scanner::PyLeg>()?;
     errors::register(m)?;
     Ok(())
 }

@@ -18,6 +18,12 @@ pub(crate) struct PyBookStore {
     buffers: LevelBuffers,
 }
 
+impl PyBookStore {
+    pub(crate) fn inner(&self) -> &BookStore {
+        &self.store
+    }
+}
+
 #[pymethods]
 impl PyBookStore {
     #[new]

@@ -1,0 +1,275 @@
+//! The scanners wired to the books: which scans an update to one book re-evaluates, with each
+//! venue's taker fee, the inventory at hand, and every opportunity's lifetime.
+
+use std::collections::HashMap;
+
+use crate::analysis::TakerSide;
+use crate::arb::{
+    best_cross, peg_deviation, triangle, CrossParams, Found, Lifetime, Lifetimes, PegParams,
+};
+use crate::book::OrderBook;
+use crate::store::BookStore;
+
+/// A book, by venue and symbol (ccxt's unified symbol, e.g. `BTC/USDT` or `BTC/USDT:USDT`).
+pub type BookKey = (String, String);
+
+/// Base and quote currency of a ccxt symbol (`BTC/USDT:USDT` is BTC and USDT).
+pub fn assets(symbol: &str) -> (&str, &str) {
+    let pair = symbol.split(':').next().unwrap_or(symbol);
+    pair.split_once('/').unwrap_or((pair, ""))
+}
+
+/// What one scan evaluates.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanKind {
+    /// Buy on `books[0]`, sell on `books[1]`.
+    Cross,
+    /// Start with `start_asset`, convert through `books[0..3]` on the given sides.
+    Triangle {
+        /// Side taken on each of the three books.
+        sides: [TakerSide; 3],
+        /// Currency the cycle starts and ends in.
+        start_asset: String,
+        /// Most of the start currency one cycle may use.
+        max_start: f64,
+    },
+    /// A stablecoin pair away from 1.0, on `books[0]`.
+    Peg,
+}
+
+/// One scan: its kind and the books it reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scan {
+    /// What it evaluates.
+    pub kind: ScanKind,
+    /// The books, in leg order.
+    pub books: Vec<BookKey>,
+}
+
+/// An opportunity a scan found, with how long it has lasted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Opportunity {
+    /// Index of the scan that found it.
+    pub scan: usize,
+    /// Legs and profit.
+    pub found: Found,
+    /// First and last seen, peak profit.
+    pub lifetime: Lifetime,
+}
+
+/// Every configured scan over a book store.
+#[derive(Debug, Default)]
+pub struct Scanner {
+    slippage_bps: f64,
+    fees: HashMap<String, f64>,
+    inventory: HashMap<(String, String), f64>,
+    scans: Vec<Scan>,
+    by_book: HashMap<BookKey, Vec<usize>>,
+    lifetimes: Lifetimes,
+}
+
+impl Scanner {
+    /// A scanner demanding `slippage_bps` of margin on every leg.
+    pub fn new(slippage_bps: f64) -> Self {
+        Self {
+            slippage_bps,
+            ..Self::default()
+        }
+    }
+
+    /// The taker fee rate on `venue`. A venue without one is never traded (fee taken as 100 %).
+    pub fn set_fee(&mut self, venue: &str, fee: f64) {
+        self.fees.insert(venue.to_string(), fee);
+    }
+
+    /// How much of `asset` is available on `venue` (0 when never set).
+    pub fn set_inventory(&mut self, venue: &str, asset: &str, amount: f64) {
+        self.inventory
+            .insert((venue.to_string(), asset.to_string()), amount);
+    }
+
+    /// The configured scans.
+    pub fn scans(&self) -> &[Scan] {
+        &self.scans
+    }
+
+    /// Cross-venue scans for every ordered pair of books quoting the same instrument.
+    pub fn add_cross_group(&mut self, members: &[BookKey]) {
+        for buy in members {
+            for sell in members {
+                if buy != sell {
+                    self.add(Scan {
+                        kind: ScanKind::Cross,
+                        books: vec![buy.clone(), sell.clone()],
+                    });
+                }
+            }
+        }
+    }
+
+    /// Every 3-cycle on `venue` that starts and ends in `currencies[0]`, through the other
+    /// currencies, over the spot `symbols` the venue streams.
+    pub fn add_triangles(
+        &mut self,
+        venue: &str,
+        currencies: &[String],
+        symbols: &[String],
+        max_start: f64,
+    ) {
+        let Some((start, others)) = currencies.split_first() else {
+            return;
+        };
+        let spot: Vec<&String> = symbols.iter().filter(|s| !s.contains(':')).collect();
+        // Converting `from` into `to`: buy `to/from`, or sell `from/to`.
+        let step = |from: &str, to: &str| -> Option<(String, TakerSide)> {
+            spot.iter().find_map(|symbol| match assets(symbol) {
+                (base, quote) if base == to && quote == from => {
+                    Some(((*symbol).clone(), TakerSide::Buy))
+                }
+                (base, quote) if base == from && quote == to => {
+                    Some(((*symbol).clone(), TakerSide::Sell))
+                }
+                _ => None,
+            })
+        };
+        for first in others {
+            for second in others {
+                if first == second {
+                    continue;
+                }
+                let path = [(start, first), (first, second), (second, start)];
+                let steps: Option<Vec<_>> = path.iter().map(|(from, to)| step(from, to)).collect();
+                if let Some(steps) = steps {
+                    let sides = [steps[0].1, steps[1].1, steps[2].1];
+                    let books = steps
+                        .into_iter()
+                        .map(|(symbol, _)| (venue.to_string(), symbol))
+                        .collect();
+                    let kind = ScanKind::Triangle {
+                        sides,
+                        start_asset: start.clone(),
+                        max_start,
+                    };
+                    self.add(Scan { kind, books });
+                }
+            }
+        }
+    }
+
+    /// A peg scan on a pair of two dollar coins.
+    pub fn add_peg(&mut self, venue: &str, symbol: &str) {
+        self.add(Scan {
+            kind: ScanKind::Peg,
+            books: vec![(venue.to_string(), symbol.to_string())],
+        });
+    }
+
+    fn add(&mut self, scan: Scan) {
+        let index = self.scans.len();
+        for book in &scan.books {
+            let scans = self.by_book.entry(book.clone()).or_default();
+            if !scans.contains(&index) {
+                scans.push(index);
+            }
+        }
+        self.scans.push(scan);
+    }
+
+    /// Re-evaluates the scans that read `(venue, symbol)`, and only those.
+    pub fn on_update(
+        &mut self,
+        store: &BookStore,
+        venue: &str,
+        symbol: &str,
+        now_ms: i64,
+    ) -> Vec<Opportunity> {
+        let key = (venue.to_string(), symbol.to_string());
+        let touched = self.by_book.get(&key).cloned().unwrap_or_default();
+        touched
+            .into_iter()
+            .filter_map(|scan| self.rescan(store, scan, now_ms))
+            .collect()
+    }
+
+    /// Re-evaluates every scan.
+    pub fn scan_all(&mut self, store: &BookStore, now_ms: i64) -> Vec<Opportunity> {
+        (0..self.scans.len())
+            .filter_map(|scan| self.rescan(store, scan, now_ms))
+            .collect()
+    }
+
+    fn rescan(&mut self, store: &BookStore, scan: usize, now_ms: i64) -> Option<Opportunity> {
+        match self.evaluate(store, &self.scans[scan]) {
+            Some(found) => {
+                let lifetime = self.lifetimes.seen(scan, now_ms, found.profit);
+                Some(Opportunity {
+                    scan,
+                    found,
+                    lifetime,
+                })
+            }
+            None => {
+                self.lifetimes.gone(scan);
+                None
+            }
+        }
+    }
+
+    /// What one scan finds in the books as they stand; nothing when a book is missing or unsynced.
+    pub fn evaluate(&self, store: &BookStore, scan: &Scan) -> Option<Found> {
+        let books: Option<Vec<&OrderBook>> = scan
+            .books
+            .iter()
+            .map(|(venue, symbol)| store.get(venue, symbol).filter(|book| book.is_synced()))
+            .collect();
+        let books = books?;
+        let fee = |index: usize| *self.fees.get(&scan.books[index].0).unwrap_or(&1.0);
+        let held = |index: usize, asset: &str| {
+            let venue = scan.books[index].0.clone();
+            *self
+                .inventory
+                .get(&(venue, asset.to_string()))
+                .unwrap_or(&0.0)
+        };
+        let pair = |index: usize| assets(&scan.books[index].1);
+        match &scan.kind {
+            ScanKind::Cross => {
+                let params = CrossParams {
+                    buy_fee: fee(0),
+                    sell_fee: fee(1),
+                    slippage_bps: self.slippage_bps,
+                    max_quote: held(0, pair(0).1),
+                    max_base: held(1, pair(1).0),
+                };
+                best_cross(books[0], books[1], &params)
+            }
+            ScanKind::Triangle {
+                sides,
+                start_asset,
+                max_start,
+            } => {
+                let start = held(0, start_asset).min(*max_start);
+                let legs = [
+                    (books[0], sides[0], fee(0)),
+                    (books[1], sides[1], fee(1)),
+                    (books[2], sides[2], fee(2)),
+                ];
+                triangle(legs, start)
+            }
+            ScanKind::Peg => {
+                let params = PegParams {
+                    fee: fee(0),
+                    slippage_bps: self.slippage_bps,
+                    max_quote: held(0, pair(0).1),
+                    max_base: held(0, pair(0).0),
+                };
+                peg_deviation(books[0], &params)
+            }
+        }
+    }
+
+    /// Number of opportunities alive now.
+    pub fn alive(&self) -> usize {
+        self.lifetimes.len()
+    }
+}
