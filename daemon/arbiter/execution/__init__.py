@@ -1,0 +1,1 @@
+"""Turning decisions into fills: the portfolio they change, the paper broker, risk checks."""
