@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbiter.execution.portfolio import InsufficientBalance, Portfolio, Trade
+from arbiter.errors import InsufficientBalanceError
+from arbiter.execution.portfolio import Portfolio, Trade
 from arbiter.money import money
 
 PRICES = {"BTC": Decimal("61837.64"), "ETH": Decimal("2650.5"), "USDC": Decimal("0.9998")}
@@ -48,8 +49,7 @@ def test_equity_reconciles_exactly(
     }
     portfolio = Portfolio.opening("USDT", opening, marks.get)
     for venue, (give_asset, get_asset), give, move, rate in trades:
-        for asset in marks:
-            marks[asset] = marks[asset] * move
+        marks = {asset: value * move for asset, value in marks.items()}
         price = (marks.get(give_asset, Decimal(1))) / marks.get(get_asset, Decimal(1))
         get = (give * price).quantize(Decimal("1e-8"))
         if get <= 0:
@@ -57,11 +57,10 @@ def test_equity_reconciles_exactly(
         before = dict(portfolio.balances)
         try:
             portfolio.apply(Trade(venue, give_asset, give, get_asset, get, get * rate), marks.get)
-        except InsufficientBalance:
+        except InsufficientBalanceError:
             assert portfolio.balances == before
         assert all(value >= 0 for value in portfolio.balances.values())
-    for asset in marks:
-        marks[asset] *= final_drift
+    marks = {asset: value * final_drift for asset, value in marks.items()}
     equity = portfolio.equity(marks.get)
     with money():
         expected = (
@@ -90,7 +89,7 @@ def test_a_round_trip_realises_the_price_move_less_fees() -> None:
     assert portfolio.realised == Decimal("609.39") - Decimal("599.4")
     assert portfolio.fees == Decimal("0.6") + Decimal("0.60939")
     assert portfolio.balance("a", "USDT") == Decimal(400) + Decimal("609.39") - Decimal("0.60939")
-    with pytest.raises(InsufficientBalance):
+    with pytest.raises(InsufficientBalanceError):
         portfolio.apply(
             Trade("a", "BTC", Decimal("0.1"), "USDT", Decimal(1), Decimal(0)), marks.get
         )

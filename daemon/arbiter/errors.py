@@ -14,4 +14,23 @@ class ConfigError(ArbiterError):
     """The configuration cannot be used; the message is one line naming the file and the key."""
 
 
-__all__ = ["ArbiterError", "BookError", "ConfigError"]
+class InsufficientBalanceError(ArbiterError):
+    """A trade would take a balance below zero; nothing was changed."""
+
+
+class OrderRejectedError(ArbiterError):
+    """A risk limit refused an order; `limit` names it."""
+
+    def __init__(self, limit: str, detail: str) -> None:
+        super().__init__(f"{limit}: {detail}")
+        self.limit = limit
+        self.detail = detail
+
+
+__all__ = [
+    "ArbiterError",
+    "BookError",
+    "ConfigError",
+    "InsufficientBalanceError",
+    "OrderRejectedError",
+]

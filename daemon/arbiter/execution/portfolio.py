@@ -17,14 +17,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from arbiter.errors import InsufficientBalanceError
 from arbiter.money import ZERO, money
 
 Key = tuple[str, str]  # (venue, asset)
 Marks = Callable[[str], Decimal | None]
-
-
-class InsufficientBalance(Exception):
-    """A trade would take a balance below zero; nothing was changed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,12 +69,12 @@ class Portfolio:
 
     def apply(self, trade: Trade, marks: Marks) -> Decimal:
         """Books a fill and returns the fee valued in the report currency. Raises
-        `InsufficientBalance` (changing nothing) if the venue does not hold `give`."""
+        `InsufficientBalanceError` (changing nothing) if the venue does not hold `give`."""
         give_key = (trade.venue, trade.give_asset)
         get_key = (trade.venue, trade.get_asset)
         with money():
             if self.balance(*give_key) < trade.give or trade.fee > trade.get:
-                raise InsufficientBalance(f"{trade.venue} holds too little {trade.give_asset}")
+                raise InsufficientBalanceError(f"{trade.venue} holds too little {trade.give_asset}")
             # What changed hands, in the report currency: exact when one side is it.
             if trade.give_asset == self.report_asset:
                 value = trade.give
