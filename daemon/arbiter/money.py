@@ -27,6 +27,15 @@ def quantity(value: float | Decimal) -> Decimal:
     return to_decimal(value).quantize(QUANTITY_STEP, rounding=ROUND_DOWN)
 
 
+#: Accounting figures that come out of a division are rounded once, to this.
+ACCOUNTING_STEP = Decimal("1e-18")
+
+
+def exact(value: Decimal) -> Decimal:
+    """`value` on the accounting step, so that sums of such figures never round."""
+    return value.quantize(ACCOUNTING_STEP)
+
+
 def money() -> AbstractContextManager[Context]:
     """`with money():` for arithmetic on balances."""
     return localcontext(MONEY_CONTEXT)

@@ -7,6 +7,9 @@ unit:
 
     equity = initial equity + realised - fees + unrealised
 
+Divisions (a disposed share of basis, a fee's value) are rounded once, to 1e-18, and the same
+rounded figure is booked on both sides, so every sum stays exact.
+
 with equity = report-currency balances + other balances at their marks, and unrealised = other
 balances at their marks - their basis.
 """
@@ -18,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from arbiter.errors import InsufficientBalanceError
-from arbiter.money import ZERO, money
+from arbiter.money import ZERO, exact, money
 
 Key = tuple[str, str]  # (venue, asset)
 Marks = Callable[[str], Decimal | None]
@@ -81,9 +84,9 @@ class Portfolio:
             elif trade.get_asset == self.report_asset:
                 value = trade.get
             else:
-                value = trade.give * self.mark(trade.give_asset, marks)
+                value = exact(trade.give * self.mark(trade.give_asset, marks))
             self._dispose(give_key, trade.give, value)
-            fee_value = value * trade.fee / trade.get if trade.get else ZERO
+            fee_value = exact(value * trade.fee / trade.get) if trade.get else ZERO
             self._acquire(get_key, trade.get - trade.fee, value - fee_value)
             self.fees += fee_value
             return fee_value
@@ -91,7 +94,7 @@ class Portfolio:
     def _dispose(self, key: Key, amount: Decimal, value: Decimal) -> None:
         held = self.balance(*key)
         if key[1] != self.report_asset:
-            released = self.basis.get(key, ZERO) * amount / held if held else ZERO
+            released = exact(self.basis.get(key, ZERO) * amount / held) if held else ZERO
             self.basis[key] = self.basis.get(key, ZERO) - released
             self.realised += value - released
         self.balances[key] = held - amount
