@@ -64,6 +64,54 @@ class MonitorSettings(Section):
     )
 
 
+class PaperSettings(Section):
+    """The paper broker: simulated taker fills on the live books."""
+
+    latency_ms: float = Field(default=50.0, ge=0, description="order-to-fill delay")
+    balances: dict[str, dict[str, Decimal]] = Field(
+        default_factory=dict, description="opening balances: venue -> asset -> amount"
+    )
+
+
+class TierSettings(Section):
+    """Account equity (in the report asset) from which each strategy tier may trade."""
+
+    stablecoin: Decimal = Decimal(0)
+    spot_arbitrage: Decimal = Decimal(0)
+    momentum: Decimal = Decimal(1500)
+    futures: Decimal = Decimal(3000)
+
+
+class TriangleSettings(Section):
+    venue: str
+    currencies: tuple[str, ...] = Field(min_length=3, description="the first is the start")
+    max_start: Decimal = Field(default=Decimal(100), gt=0)
+
+
+class StrategySettings(Section):
+    enabled: bool = True
+    report_asset: str = "USDT"
+    stablecoins: tuple[str, ...] = ("USDT", "USDC", "DAI", "FDUSD", "USD")
+    min_profit_bps: float = Field(default=2.0, ge=0)
+    min_persistence_ms: int = Field(default=0, ge=0)
+    max_notional: Decimal = Field(default=Decimal(100), gt=0, description="per decision")
+    slippage_bps: float = Field(default=1.0, ge=0, description="margin demanded on every leg")
+    opportunity_sample_ms: int = Field(
+        default=1000, ge=0, description="journal each opportunity at most this often"
+    )
+    tiers: TierSettings = TierSettings()
+    triangles: tuple[TriangleSettings, ...] = ()
+
+
+class RiskSettings(Section):
+    max_order_notional: Decimal = Field(default=Decimal(250), gt=0)
+    max_position: Decimal = Field(
+        default=Decimal(600), gt=0, description="per asset across venues, valued in report asset"
+    )
+    max_daily_loss: Decimal = Field(default=Decimal(30), gt=0)
+    max_open_decisions: int = Field(default=2, ge=1)
+
+
 def _default_state_dir() -> Path:
     # systemd's StateDirectory= may list several directories, separated by colons.
     state = os.environ.get("STATE_DIRECTORY")
@@ -94,6 +142,9 @@ class Settings(BaseSettings):
     runtime_dir: Path = Field(default_factory=_default_runtime_dir)
     logging: LoggingSettings = LoggingSettings()
     monitor: MonitorSettings = MonitorSettings()
+    paper: PaperSettings = PaperSettings()
+    strategy: StrategySettings = StrategySettings()
+    risk: RiskSettings = RiskSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
     @classmethod

@@ -129,6 +129,19 @@ class MarketData:
                 self.mark(health.venue, health.symbol, BookState.STALE, f"no update for {age:.1f}s")
             health.measure_rate(now)
 
+    def mid_price(self, asset: str, report_asset: str) -> float | None:
+        """Mid price of `asset` in `report_asset` from a usable book, spot preferred."""
+        candidates = sorted(
+            (health.market_type != "spot", venue, symbol)
+            for (venue, symbol), health in self.health.items()
+            if symbol.split(":")[0] == f"{asset}/{report_asset}"
+        )
+        for _, venue, symbol in candidates:
+            book = self.usable(venue, symbol)
+            if book is not None and (mid := book.mid()) is not None:
+                return mid
+        return None
+
     @property
     def all_synced(self) -> bool:
         return all(h.state is BookState.SYNCED for h in self.health.values())

@@ -1,0 +1,342 @@
+"""The trading loop: each book update is scanned in the Rust core, opportunities are journaled
+(sampled) and judged by the strategy, and decisions run through risk and the broker, a bounded
+number at a time. Every step goes to the journal; a restart restores what limits risk."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from typing import Any
+
+from arbiter.books import Opportunity, Scanner
+from arbiter.config import Settings
+from arbiter.decisions import Decision
+from arbiter.execution.executor import Executor
+from arbiter.execution.paper import OrderRequest, PaperBroker, assets, now_ms
+from arbiter.execution.portfolio import Portfolio
+from arbiter.execution.risk import Risk, RiskState
+from arbiter.journal import Journal, day_start_ms
+from arbiter.logging import get_logger
+from arbiter.market_data import MarketData
+from arbiter.money import ZERO, money, to_decimal
+from arbiter.strategy import Strategy
+
+log = get_logger("arbiter.trader")
+
+
+class Trader:
+    def __init__(self, settings: Settings, market: MarketData) -> None:
+        self.settings = settings
+        self.market = market
+        strategy = settings.strategy
+        self.report_asset = strategy.report_asset
+        self.journal = Journal(settings.state_dir / f"{settings.mode}.sqlite")
+        restored = self.journal.restore(now_ms())
+        self._opening_pending = False
+        self.portfolio = self._portfolio(
+            restored.balances, restored.realised, restored.fees, restored.initial_equity
+        )
+        self.risk = Risk(settings.risk, RiskState(restored.today_pnl, 0, restored.active_halts))
+        fees = {name: venue.taker_fee for name, venue in settings.venues.items()}
+        self.broker = PaperBroker(
+            market,
+            portfolio=self.portfolio,
+            journal=self.journal,
+            fees=fees,
+            latency_s=settings.paper.latency_ms / 1000,
+            marks=self.mark,
+        )
+        self.executor = Executor(
+            self.broker,
+            risk=self.risk,
+            journal=self.journal,
+            market=market,
+            portfolio=self.portfolio,
+            marks=self.mark,
+            on_balances=self._balances_changed,
+        )
+        self.strategy = Strategy(strategy)
+        self.scanner = self._scanner()
+        self.queue: asyncio.Queue[Decision] = asyncio.Queue()
+        self.active: set[str] = set()
+        self.sampled: dict[str, int] = {}
+        log.info(
+            "journal_restored",
+            balances=len(restored.balances),
+            today_pnl=str(restored.today_pnl),
+            halts=len(restored.active_halts),
+            interrupted=restored.interrupted,
+        )
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _portfolio(
+        self,
+        balances: dict[tuple[str, str], tuple[Decimal, Decimal]],
+        realised: Decimal,
+        fees: Decimal,
+        initial_equity: Decimal | None,
+    ) -> Portfolio:
+        if balances or initial_equity is not None:
+            portfolio = Portfolio(self.report_asset)
+            portfolio.balances = {key: amount for key, (amount, _) in balances.items()}
+            portfolio.basis = {key: basis for key, (_, basis) in balances.items()}
+            portfolio.realised, portfolio.fees = realised, fees
+            portfolio.initial_equity = initial_equity or ZERO
+            return portfolio
+        # A fresh journal: open with the configured balances, their basis at opening marks
+        # (books are not synced yet, so the configured opening is valued when first marked).
+        opening = {
+            (venue, asset): amount
+            for venue, assets_ in self.settings.paper.balances.items()
+            for asset, amount in assets_.items()
+        }
+        portfolio = Portfolio(self.report_asset, dict(opening))
+        self._opening_pending = True
+        return portfolio
+
+    def _scanner(self) -> Scanner:
+        settings = self.settings
+        scanner = Scanner(slippage_bps=settings.strategy.slippage_bps)
+        books = [
+            (name, symbol) for name, venue in settings.venues.items() for symbol in venue.symbols
+        ]
+        for name, venue_settings in settings.venues.items():
+            scanner.set_fee(name, float(venue_settings.taker_fee))
+        for (venue, asset), amount in self.portfolio.balances.items():
+            scanner.set_inventory(venue, asset, float(amount))
+        stable = set(settings.strategy.stablecoins)
+        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for venue, symbol in books:
+            base, quote = assets(symbol)
+            # USDT, USDC and USD quote legs are one instrument for cross-venue arbitrage.
+            groups.setdefault((base, "USD" if quote in stable else quote), []).append(
+                (venue, symbol)
+            )
+            if base in stable and quote in stable:
+                scanner.add_peg(venue, symbol)
+        for members in groups.values():
+            if len(members) > 1:
+                scanner.add_cross_group(members)
+        for triangle in settings.strategy.triangles:
+            symbols = list(settings.venues[triangle.venue].symbols)
+            scanner.add_triangles(
+                triangle.venue, list(triangle.currencies), symbols, float(triangle.max_start)
+            )
+        return scanner
+
+    # -- marks, equity ------------------------------------------------------------------------
+
+    def mark(self, asset: str) -> Decimal | None:
+        if asset == self.report_asset:
+            return Decimal(1)
+        mid = self.market.mid_price(asset, self.report_asset)
+        if mid is not None:
+            return to_decimal(mid)
+        return Decimal(1) if asset in self.settings.strategy.stablecoins else None
+
+    def equity(self) -> Decimal | None:
+        try:
+            return self.portfolio.equity(self.mark)
+        except LookupError:
+            return None  # an asset held has no usable price yet
+
+    def _open_if_pending(self) -> None:
+        if not self._opening_pending:
+            return
+        try:
+            opened = Portfolio.opening(self.report_asset, self.portfolio.balances, self.mark)
+        except LookupError:
+            return
+        self.portfolio.basis, self.portfolio.initial_equity = opened.basis, opened.initial_equity
+        touched = {k: (v, opened.basis.get(k, ZERO)) for k, v in opened.balances.items()}
+        self.journal.opening_balances(touched, opened.initial_equity)
+        self._opening_pending = False
+        log.info("portfolio_opened", equity=str(opened.initial_equity))
+
+    def _balances_changed(self, venue: str, pair: tuple[str, str]) -> None:
+        for asset in pair:
+            self.scanner.set_inventory(venue, asset, float(self.portfolio.balance(venue, asset)))
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def on_book(self, venue: str, symbol: str) -> None:
+        """Called after every book update, synchronously: scanning is microseconds of Rust."""
+        now = now_ms()
+        opportunities = self.scanner.on_update(self.market.store, venue, symbol, now)
+        if not opportunities:
+            return
+        self._open_if_pending()
+        equity = self.equity()
+        for opportunity in opportunities:
+            self._sample(opportunity, now)
+            if not self.settings.strategy.enabled or equity is None:
+                continue
+            if opportunity.key in self.active or self.risk.state.halted:
+                continue
+            quote_mark = self.mark(assets(opportunity.legs[0].symbol)[1])
+            if quote_mark is None:
+                continue
+            decision, _ = self.strategy.decide(opportunity, equity, quote_mark, now)
+            if decision is not None:
+                self.active.add(decision.key)
+                self.queue.put_nowait(decision)
+
+    def _sample(self, opportunity: Opportunity, now: int) -> None:
+        """Journals an opportunity with the exact inputs it was computed from, at most once per
+        `opportunity_sample_ms` per key."""
+        last = self.sampled.get(opportunity.key)
+        if last is not None and now - last < self.settings.strategy.opportunity_sample_ms:
+            return
+        self.sampled[opportunity.key] = now
+        legs = [
+            {
+                "venue": leg.venue,
+                "symbol": leg.symbol,
+                "side": leg.side,
+                "base": leg.base,
+                "quote": leg.quote,
+                "vwap": leg.vwap,
+                "worst_price": leg.worst_price,
+            }
+            for leg in opportunity.legs
+        ]
+        self.journal.opportunity(
+            now,
+            {
+                "key": opportunity.key,
+                "kind": opportunity.kind,
+                "profit": opportunity.profit,
+                "profit_bps": opportunity.profit_bps,
+                "persistence_ms": opportunity.persistence_ms,
+                "legs": legs,
+                "inputs": self._inputs(opportunity),
+            },
+        )
+        log.info(
+            "opportunity",
+            key=opportunity.key,
+            kind=opportunity.kind,
+            profit=opportunity.profit,
+            profit_bps=round(opportunity.profit_bps, 3),
+            persistence_ms=opportunity.persistence_ms,
+        )
+
+    def _inputs(self, opportunity: Opportunity) -> dict[str, Any]:
+        books: dict[str, Any] = {}
+        inventory: dict[str, float] = {}
+        for leg in opportunity.legs:
+            book = self.market.store.copy_book(leg.venue, leg.symbol)
+            if book is not None:
+                books[f"{leg.venue}|{leg.symbol}"] = {
+                    "bids": book.levels("bid", 100_000),
+                    "asks": book.levels("ask", 100_000),
+                    "price_decimals": book.price_decimals,
+                }
+            for asset in assets(leg.symbol):
+                inventory[f"{leg.venue}|{asset}"] = float(self.portfolio.balance(leg.venue, asset))
+        fees = {
+            leg.venue: float(self.settings.venues[leg.venue].taker_fee) for leg in opportunity.legs
+        }
+        return {
+            "books": books,
+            "fees": fees,
+            "inventory": inventory,
+            "slippage_bps": self.settings.strategy.slippage_bps,
+        }
+
+    async def run(self) -> None:
+        """Executes queued decisions, up to the open-decision limit at once."""
+        slots = asyncio.Semaphore(self.settings.risk.max_open_decisions)
+        async with asyncio.TaskGroup() as tasks:
+            while True:
+                decision = await self.queue.get()
+                await slots.acquire()
+                tasks.create_task(self._run(decision, slots), name=f"decision {decision.id}")
+
+    async def _run(self, decision: Decision, slots: asyncio.Semaphore) -> None:
+        try:
+            await self.executor.run(decision)
+        finally:
+            self.active.discard(decision.key)
+            slots.release()
+
+    # -- control ------------------------------------------------------------------------------
+
+    async def halt(self, reason: str, flatten: bool) -> None:
+        """The kill switch: no new risk; with `flatten`, sell every non-report asset held."""
+        self.executor.halt(reason, flatten)
+        if not flatten:
+            return
+        for (venue, asset), amount in list(self.portfolio.balances.items()):
+            symbol = f"{asset}/{self.report_asset}"
+            if asset == self.report_asset or amount <= 0:
+                continue
+            if symbol not in self.settings.venues[venue].symbols:
+                log.warning("flatten_skipped", venue=venue, asset=asset, reason="no market")
+                continue
+            order = OrderRequest(
+                client_order_id=f"flatten-{now_ms()}-{venue}-{asset}",
+                decision_id="flatten",
+                venue=venue,
+                symbol=symbol,
+                side="sell",
+                amount=amount,
+                limit_price=None,
+                purpose="flatten",
+            )
+            await self.executor._execute(order)
+
+    def resume(self) -> int:
+        cleared = self.journal.clear_halts(now_ms())
+        self.risk.state.halts.clear()
+        log.info("resumed", halts_cleared=cleared)
+        return cleared
+
+    def snapshot_equity(self) -> None:
+        equity = self.equity()
+        if equity is None:
+            return
+        with money():
+            unrealised = self.portfolio.unrealised(self.mark)
+        self.journal.equity(
+            now_ms(), equity, self.portfolio.realised, self.portfolio.fees, unrealised
+        )
+        log.info(
+            "equity",
+            equity=str(equity),
+            realised=str(self.portfolio.realised),
+            fees=str(self.portfolio.fees),
+            unrealised=str(unrealised),
+            today_pnl=str(self.risk.state.today_pnl),
+        )
+
+    def status(self) -> dict[str, Any]:
+        equity = self.equity()
+        positions: dict[str, str] = {}
+        for (_, asset), amount in self.portfolio.balances.items():
+            if asset != self.report_asset:
+                positions[asset] = str(to_decimal(positions.get(asset, "0")) + amount)
+        try:
+            unrealised: str | None = str(self.portfolio.unrealised(self.mark))
+        except LookupError:
+            unrealised = None
+        return {
+            "balances": [
+                {"venue": v, "asset": a, "amount": str(amount)}
+                for (v, a), amount in sorted(self.portfolio.balances.items())
+            ],
+            "positions": positions,
+            "equity": None if equity is None else str(equity),
+            "initial_equity": str(self.portfolio.initial_equity),
+            "realised": str(self.portfolio.realised),
+            "fees": str(self.portfolio.fees),
+            "unrealised": unrealised,
+            "today_pnl": str(self.risk.state.today_pnl),
+            "open_decisions": self.risk.state.open_decisions,
+            "decisions_today": self.journal.decisions_since(day_start_ms(now_ms())),
+            "halts": self.risk.state.halts,
+        }
+
+    def close(self) -> None:
+        self.journal.close()
