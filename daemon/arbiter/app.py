@@ -17,6 +17,7 @@ from arbiter.market_data import BookState, MarketData
 from arbiter.monitor import Monitor
 from arbiter.status import serve_status, socket_path
 from arbiter.systemd import Notifier
+from arbiter.trader import Trader
 
 log = get_logger("arbiter.app")
 
@@ -44,7 +45,9 @@ async def run_daemon(settings: Settings) -> None:
         for symbol in venue.symbols
     ]
     notifier = Notifier.from_environment()
-    monitor = Monitor(market, settings.monitor, notifier)
+    trader = Trader(settings, market)
+    market.listeners.append(trader.on_book)
+    monitor = Monitor(market, settings.monitor, notifier, trader)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -57,12 +60,22 @@ async def run_daemon(settings: Settings) -> None:
             "mode": settings.mode,
             "ready": monitor.ready,
             "books": market.status(depth),
+            "trading": trader.status(),
         }
+
+    async def control(command: dict[str, Any]) -> dict[str, Any]:
+        if command.get("command") == "halt":
+            await trader.halt(str(command.get("reason", "operator")), bool(command.get("flatten")))
+            return {"halted": True}
+        if command.get("command") == "resume":
+            return {"resumed": trader.resume()}
+        return {"error": f"unknown command {command.get('command')!r}"}
 
     path = socket_path(settings.runtime_dir, settings.instance)
     async with AsyncExitStack() as cleanup:
         cleanup.callback(notifier.close)
-        server = await serve_status(path, report)
+        cleanup.callback(trader.close)
+        server = await serve_status(path, report, control)
         cleanup.callback(path.unlink, missing_ok=True)
         cleanup.callback(server.close)
         log.info(
@@ -78,6 +91,7 @@ async def run_daemon(settings: Settings) -> None:
                 tasks.create_task(supervise(feed), name=f"feed {feed.name} {feed.symbol}")
                 for feed in feeds
             ]
+            trader_task = tasks.create_task(trader.run(), name="trader")
             monitor_task = tasks.create_task(monitor.run(), name="monitor")
             await stop.wait()
             log.info("shutdown_started")
@@ -85,5 +99,6 @@ async def run_daemon(settings: Settings) -> None:
             for task in feed_tasks:  # stop intake first; each closes its exchange connection
                 task.cancel()
             await asyncio.wait(feed_tasks)
+            trader_task.cancel()  # decisions in flight stop; the journal marks them on restart
             monitor_task.cancel()
     log.info("shutdown_complete")

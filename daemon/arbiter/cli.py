@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the raw JSON answer")
     status.add_argument("--depth", type=int, default=5, help="levels per side to show")
 
+    halt = commands.add_parser("halt", help="kill switch: stop taking new risk")
+    _add_config_option(halt)
+    halt.add_argument("--flatten", action="store_true", help="also sell every asset held")
+    halt.add_argument("--reason", default="operator")
+    resume = commands.add_parser("resume", help="clear halts and trade again")
+    _add_config_option(resume)
+
     sim = commands.add_parser("sim", help="simulators for development and tests")
     sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
     exchange = sims.add_parser(
@@ -124,7 +131,31 @@ def status(settings: Settings, as_json: bool, depth: int) -> int:
         )
         for (bp, bs), (ap, as_) in zip(book["bids"], book["asks"], strict=False):
             print(f"      {bs:>14.6f} {bp:>14.2f} | {ap:<14.2f} {as_:<14.6f}")
+    trading = answer["trading"]
+    print(
+        f"equity {trading['equity']} (opened {trading['initial_equity']}), realised "
+        f"{trading['realised']}, fees {trading['fees']}, unrealised {trading['unrealised']}, "
+        f"today {trading['today_pnl']}"
+    )
+    for balance in trading["balances"]:
+        print(f"  {balance['venue']:<16} {balance['asset']:<8} {balance['amount']}")
+    print(f"decisions today {trading['decisions_today']}, open {trading['open_decisions']}")
+    for halt in trading["halts"]:
+        print(f"HALTED: {halt['reason']}")
     return EXIT_OK
+
+
+def send_command(settings: Settings, command: dict[str, object]) -> int:
+    from arbiter.status import ask, socket_path
+
+    path = socket_path(settings.runtime_dir, settings.instance)
+    try:
+        answer = asyncio.run(ask(path, command))
+    except (OSError, TimeoutError) as error:
+        print(f"arbiter: no daemon answering on {path}: {error}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(json.dumps(answer))
+    return EXIT_FAILURE if "error" in answer else EXIT_OK
 
 
 def sim_exchange(args: argparse.Namespace) -> int:
@@ -146,19 +177,32 @@ def sim_exchange(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "sim" and args.simulator == "demo":
-        from arbiter.sim.demo import run_demo
-
-        return run_demo(args.config)
     if args.command == "sim":
-        return _guarded(args, lambda: sim_exchange(args))
+        return _simulate(args)
     try:
         settings = load_settings(args.config)
     except ConfigError as error:
         print(f"arbiter: {error}", file=sys.stderr)
         return EXIT_USAGE
+    return _dispatch(args, settings)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    if args.simulator == "demo":
+        from arbiter.sim.demo import run_demo
+
+        return run_demo(args.config)
+    return _guarded(args, lambda: sim_exchange(args))
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "status":
         return status(settings, args.json, args.depth)
+    if args.command == "halt":
+        halt = {"command": "halt", "flatten": args.flatten, "reason": args.reason}
+        return send_command(settings, halt)
+    if args.command == "resume":
+        return send_command(settings, {"command": "resume"})
     redactor = configure_logging(settings.logging, settings.secrets())
     if args.command == "run":
         return _guarded(args, lambda: run(settings))

@@ -8,6 +8,7 @@ so even a direct read finds nothing to trade on.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -61,6 +62,8 @@ class MarketData:
     def __init__(self) -> None:
         self.store = BookStore()
         self.health: dict[Key, BookHealth] = {}
+        #: Called with (venue, symbol) after every accepted update (the trading loop).
+        self.listeners: list[Callable[[str, str], None]] = []
 
     def add(self, venue: str, symbol: str, market_type: str, max_age: float) -> None:
         self.health[(venue, symbol)] = BookHealth(venue, symbol, market_type, max_age)
@@ -85,6 +88,8 @@ class MarketData:
         if health.state is not BookState.SYNCED:
             health.state = BookState.SYNCED
             log.info("book_synced", venue=venue, symbol=symbol, update_id=update_id)
+        for listener in self.listeners:
+            listener(venue, symbol)
 
     def mark(self, venue: str, symbol: str, state: BookState, reason: str) -> None:
         """Takes a book out of use (stale, invalid or reconnecting) until it syncs again."""

@@ -13,6 +13,7 @@ from arbiter.config import MonitorSettings
 from arbiter.logging import get_logger
 from arbiter.market_data import BookState, MarketData
 from arbiter.systemd import Notifier
+from arbiter.trader import Trader
 
 log = get_logger("arbiter.monitor")
 TICK = 1.0
@@ -24,9 +25,11 @@ class Monitor:
         market: MarketData,
         settings: MonitorSettings,
         notifier: Notifier,
+        trader: Trader | None = None,
         summary_stream: TextIO = sys.stderr,
     ) -> None:
         self.market = market
+        self.trader = trader
         self.settings = settings
         self.notifier = notifier
         self.summary_stream = summary_stream
@@ -48,6 +51,8 @@ class Monitor:
                 due["watchdog"] = now + watchdog
             if now >= due["stats"]:
                 self.log_stats()
+                if self.trader is not None:
+                    self.trader.snapshot_equity()
                 due["stats"] = now + self.settings.stats_interval
             if self.settings.summary_interval and now >= due["summary"]:
                 print(self.summary_line(), file=self.summary_stream, flush=True)
@@ -69,6 +74,15 @@ class Monitor:
         books = self.market.status(depth=0)
         parts = [_describe(book) for book in books]
         parts += _basis(books)
+        if self.trader is not None:
+            status = self.trader.status()
+            if status["equity"] is not None:
+                parts.append(
+                    f"equity {float(status['equity']):.2f} pnl today "
+                    f"{float(status['today_pnl']):+.4f}"
+                )
+            if spread := self.trader.best_spread():
+                parts.append(spread)
         clock = datetime.now(UTC).strftime("%H:%M:%S")
         return f"{clock}  " + "  |  ".join(parts)
 

@@ -115,9 +115,9 @@ class Trader:
             )
             if base in stable and quote in stable:
                 scanner.add_peg(venue, symbol)
-        for members in groups.values():
-            if len(members) > 1:
-                scanner.add_cross_group(members)
+        self.cross_groups = [members for members in groups.values() if len(members) > 1]
+        for members in self.cross_groups:
+            scanner.add_cross_group(members)
         for triangle in settings.strategy.triangles:
             symbols = list(settings.venues[triangle.venue].symbols)
             scanner.add_triangles(
@@ -337,6 +337,31 @@ class Trader:
             "decisions_today": self.journal.decisions_since(day_start_ms(now_ms())),
             "halts": self.risk.state.halts,
         }
+
+    def best_spread(self) -> str | None:
+        """For people: the best cross-venue spread right now against the fees and buffer it
+        must clear, opportunity or not."""
+        best: tuple[float, str] | None = None
+        buffer = 2 * self.settings.strategy.slippage_bps
+        for members in self.cross_groups:
+            for buy in members:
+                for sell in members:
+                    ask = self.market.store.top_of_book(*buy)[1]
+                    bid = self.market.store.top_of_book(*sell)[0]
+                    if buy == sell or ask is None or bid is None:
+                        continue
+                    gross = (bid[0] - ask[0]) / ask[0] * 1e4
+                    costs = buffer + 1e4 * float(
+                        self.settings.venues[buy[0]].taker_fee
+                        + self.settings.venues[sell[0]].taker_fee
+                    )
+                    text = (
+                        f"best cross: buy {buy[0]} sell {sell[0]} {gross:+.2f}bps gross "
+                        f"vs {costs:.2f}bps fees+buffer"
+                    )
+                    if best is None or gross - costs > best[0]:
+                        best = (gross - costs, text)
+        return None if best is None else best[1]
 
     def close(self) -> None:
         self.journal.close()
