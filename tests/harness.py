@@ -107,6 +107,8 @@ def daemon_config(
     markets: list[str],
     max_book_age: float = 10.0,
     extra_spot_symbols: tuple[str, ...] = (),
+    taker_fee: str = "0.001",
+    extra_toml: str = "",
 ) -> Path:
     """A daemon configuration pointing the given market kinds at an emulator on `port`."""
     lines = [
@@ -126,12 +128,13 @@ def daemon_config(
             f'market_type = "{kind}"',
             "symbols = " + json.dumps([symbol, *(extra_spot_symbols if kind == "spot" else ())]),
             f"max_book_age = {max_book_age}",
+            f'taker_fee = "{taker_fee}"',
             f"[venues.{name}.urls]",
             f'"{rest_key}" = "http://127.0.0.1:{port}{rest_path}"',
             f'"{ws_key}" = "ws://127.0.0.1:{port}{ws_path}"',
         ]
     path = directory / "arbiter.toml"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n" + extra_toml)
     return path
 
 
@@ -188,3 +191,26 @@ def synced(d: Daemon, *venues: str) -> dict[str, dict[str, Any]] | None:
         return None
     books = {book["venue"]: book for book in status["books"]}
     return books if all(books[v]["state"] == "synced" for v in venues) else None
+
+
+#: Paper trading that finds and takes the recorded spot/perp spread: no fees, inventory on both
+#: venues, limits wide enough for it.
+TRADING = """
+[paper]
+latency_ms = 5
+[paper.balances.binance_spot]
+USDT = "5000"
+BTC = "0.1"
+[paper.balances.binance_usdm]
+USDT = "5000"
+BTC = "0.1"
+[strategy]
+min_profit_bps = 0.5
+max_notional = "100"
+slippage_bps = 0
+opportunity_sample_ms = 0
+[risk]
+max_position = "100000"
+max_order_notional = "1000"
+max_daily_loss = "1000"
+"""

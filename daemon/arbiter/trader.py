@@ -22,6 +22,8 @@ from arbiter.money import ZERO, money, to_decimal
 from arbiter.strategy import Strategy
 
 log = get_logger("arbiter.trader")
+#: An opportunity whose decision risk refused is not tried again for this long.
+REST_AFTER_REJECTION_MS = 5_000
 
 
 class Trader:
@@ -59,6 +61,8 @@ class Trader:
         self.scanner = self._scanner()
         self.queue: asyncio.Queue[Decision] = asyncio.Queue()
         self.active: set[str] = set()
+        #: Keys whose last decision was refused, and until when they rest (ms).
+        self.resting: dict[str, int] = {}
         self.sampled: dict[str, int] = {}
         log.info(
             "journal_restored",
@@ -174,6 +178,8 @@ class Trader:
                 continue
             if opportunity.key in self.active or self.risk.state.halted:
                 continue
+            if self.resting.get(opportunity.key, 0) > now:
+                continue
             quote_mark = self.mark(assets(opportunity.legs[0].symbol)[1])
             if quote_mark is None:
                 continue
@@ -256,7 +262,8 @@ class Trader:
 
     async def _run(self, decision: Decision, slots: asyncio.Semaphore) -> None:
         try:
-            await self.executor.run(decision)
+            if await self.executor.run(decision) == "rejected":
+                self.resting[decision.key] = now_ms() + REST_AFTER_REJECTION_MS
         finally:
             self.active.discard(decision.key)
             slots.release()

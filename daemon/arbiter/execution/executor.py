@@ -42,12 +42,16 @@ class Executor:
         self.portfolio = portfolio
         self.marks = marks
         self.on_balances = on_balances
+        #: Per open decision: quote received less quote paid less fees, in the report asset.
+        self.cash: dict[str, Decimal] = {}
 
     async def run(self, decision: Decision) -> str:
         """Runs a decision to its end; returns its final state."""
         try:
             self.risk.check_decision()
+            self._check(decision.legs[0], self._order(decision, 0, decision.legs[0], None))
         except OrderRejectedError as error:
+            # Refused before anything was sent: logged, not journaled.
             log.info("decision_rejected", key=decision.key, limit=error.limit)
             return "rejected"
         self.journal.open_decision(decision)
@@ -60,7 +64,7 @@ class Executor:
             tier=decision.tier,
             expected_profit=str(decision.expected_profit),
         )
-        pnl_before = self.portfolio.realised - self.portfolio.fees
+        self.cash[decision.id] = ZERO
         state: str = "failed"
         reason: str | None = "unexpected error"
         try:
@@ -68,9 +72,13 @@ class Executor:
         finally:
             self.risk.state.open_decisions -= 1
             self.journal.close_decision(decision.id, now_ms(), state, reason)
-            with money():
-                pnl = self.portfolio.realised - self.portfolio.fees - pnl_before
-            log.info("decision_closed", id=decision.id, state=state, reason=reason, pnl=str(pnl))
+            log.info(
+                "decision_closed",
+                id=decision.id,
+                state=state,
+                reason=reason,
+                cash_pnl=str(self.cash.pop(decision.id)),
+            )
         return state
 
     async def _legs(self, decision: Decision) -> tuple[str, str | None]:
@@ -152,8 +160,12 @@ class Executor:
                 partial=result.reason == "partial",
             )
             self.on_balances(order.venue, assets(order.symbol))
+            quote_mark = self.marks(assets(order.symbol)[1]) or ZERO
             with money():
                 pnl = result.realised - result.fee_value
+                flow = result.quote * quote_mark * (1 if order.side == "sell" else -1)
+                if order.decision_id in self.cash:
+                    self.cash[order.decision_id] += flow - result.fee_value
             if self.risk.record_pnl(pnl) and not self.risk.state.halted:
                 self.halt("max_daily_loss", flatten=False)
         return result
