@@ -29,11 +29,11 @@ def decisions(running: Daemon) -> int:
 
 def replayed_balances(db: sqlite3.Connection) -> dict[tuple[str, str], Decimal]:
     balances = dict(OPENING)
-    for venue, symbol, side, base, quote, fee in db.execute(
+    for venue, symbol, side, base_text, quote_text, fee_text in db.execute(
         "SELECT venue, symbol, side, base, quote, fee FROM fills ORDER BY ts_ms"
     ):
         asset, cash = symbol.split("/")[0], symbol.split("/")[1].split(":")[0]
-        base, quote, fee = Decimal(base), Decimal(quote), Decimal(fee)
+        base, quote, fee = Decimal(base_text), Decimal(quote_text), Decimal(fee_text)
         sign = 1 if side == "buy" else -1
         balances[(venue, asset)] += sign * base - (fee if side == "buy" else 0)
         balances[(venue, cash)] += -sign * quote - (fee if side == "sell" else 0)
@@ -74,7 +74,7 @@ def test_kill_9_then_restart_loses_nothing_and_books_nothing_twice(tmp_path: Pat
                 "SELECT count(*) FROM decisions WHERE state = 'interrupted'"
             ).fetchone()[0]
             assert interrupted >= 1
-            restored = [e for e in second.events() if e["event"] == "journal_restored"][0]
+            restored = next(e for e in second.events() if e["event"] == "journal_restored")
             assert restored["interrupted"] == interrupted
             # Today's PnL is what the journal's fills say, not zero.
             pnl = sum(
