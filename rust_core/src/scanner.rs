@@ -1,7 +1,7 @@
 //! The scanners wired to the books: which scans an update to one book re-evaluates, with each
 //! venue's taker fee, the inventory at hand, and every opportunity's lifetime.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::analysis::TakerSide;
 use crate::arb::{
@@ -44,6 +44,11 @@ pub struct Scan {
     pub kind: ScanKind,
     /// The books, in leg order.
     pub books: Vec<BookKey>,
+    /// `kind:venue:symbol>venue:symbol...`, naming its opportunity.
+    pub key: String,
+    /// Interned venue, base and quote of each book, resolved once so that evaluating a scan
+    /// allocates nothing.
+    ids: Vec<(usize, usize, usize)>,
 }
 
 /// An opportunity a scan found, with how long it has lasted.
@@ -61,10 +66,13 @@ pub struct Opportunity {
 #[derive(Debug, Default)]
 pub struct Scanner {
     slippage_bps: f64,
-    fees: HashMap<String, f64>,
-    inventory: HashMap<(String, String), f64>,
+    names: FxHashMap<String, usize>,
+    /// Taker fee by interned venue (100 % until set: a venue without a fee is never traded).
+    fees: Vec<f64>,
+    /// Inventory by interned (venue, asset).
+    inventory: FxHashMap<(usize, usize), f64>,
     scans: Vec<Scan>,
-    by_book: HashMap<BookKey, Vec<usize>>,
+    by_book: FxHashMap<String, FxHashMap<String, Vec<usize>>>,
     lifetimes: Lifetimes,
 }
 
@@ -79,13 +87,25 @@ impl Scanner {
 
     /// The taker fee rate on `venue`. A venue without one is never traded (fee taken as 100 %).
     pub fn set_fee(&mut self, venue: &str, fee: f64) {
-        self.fees.insert(venue.to_string(), fee);
+        let id = self.intern(venue);
+        self.fees[id] = fee;
     }
 
     /// How much of `asset` is available on `venue` (0 when never set).
     pub fn set_inventory(&mut self, venue: &str, asset: &str, amount: f64) {
-        self.inventory
-            .insert((venue.to_string(), asset.to_string()), amount);
+        let key = (self.intern(venue), self.intern(asset));
+        self.inventory.insert(key, amount);
+    }
+
+    /// A small integer for a venue or asset name.
+    fn intern(&mut self, name: &str) -> usize {
+        if let Some(&id) = self.names.get(name) {
+            return id;
+        }
+        let id = self.names.len();
+        self.names.insert(name.to_string(), id);
+        self.fees.push(1.0);
+        id
     }
 
     /// The configured scans.
@@ -98,10 +118,7 @@ impl Scanner {
         for buy in members {
             for sell in members {
                 if buy != sell {
-                    self.add(Scan {
-                        kind: ScanKind::Cross,
-                        books: vec![buy.clone(), sell.clone()],
-                    });
+                    self.add(ScanKind::Cross, vec![buy.clone(), sell.clone()]);
                 }
             }
         }
@@ -150,7 +167,7 @@ impl Scanner {
                         start_asset: start.clone(),
                         max_start,
                     };
-                    self.add(Scan { kind, books });
+                    self.add(kind, books);
                 }
             }
         }
@@ -158,21 +175,45 @@ impl Scanner {
 
     /// A peg scan on a pair of two dollar coins.
     pub fn add_peg(&mut self, venue: &str, symbol: &str) {
-        self.add(Scan {
-            kind: ScanKind::Peg,
-            books: vec![(venue.to_string(), symbol.to_string())],
-        });
+        self.add(ScanKind::Peg, vec![(venue.to_string(), symbol.to_string())]);
     }
 
-    fn add(&mut self, scan: Scan) {
+    fn add(&mut self, kind: ScanKind, books: Vec<BookKey>) {
         let index = self.scans.len();
-        for book in &scan.books {
-            let scans = self.by_book.entry(book.clone()).or_default();
+        let ids = books
+            .iter()
+            .map(|(venue, symbol)| {
+                let (base, quote) = assets(symbol);
+                (self.intern(venue), self.intern(base), self.intern(quote))
+            })
+            .collect();
+        for (venue, symbol) in &books {
+            let scans = self
+                .by_book
+                .entry(venue.clone())
+                .or_default()
+                .entry(symbol.clone())
+                .or_default();
             if !scans.contains(&index) {
                 scans.push(index);
             }
         }
-        self.scans.push(scan);
+        let name = match kind {
+            ScanKind::Cross => "cross",
+            ScanKind::Triangle { .. } => "triangle",
+            ScanKind::Peg => "peg",
+        };
+        let legs: Vec<String> = books
+            .iter()
+            .map(|(venue, symbol)| format!("{venue}:{symbol}"))
+            .collect();
+        let key = format!("{name}:{}", legs.join(">"));
+        self.scans.push(Scan {
+            kind,
+            books,
+            key,
+            ids,
+        });
     }
 
     /// Re-evaluates the scans that read `(venue, symbol)`, and only those.
@@ -183,36 +224,29 @@ impl Scanner {
         symbol: &str,
         now_ms: i64,
     ) -> Vec<Opportunity> {
-        let key = (venue.to_string(), symbol.to_string());
-        let touched = self.by_book.get(&key).cloned().unwrap_or_default();
-        touched
-            .into_iter()
-            .filter_map(|scan| self.rescan(store, scan, now_ms))
-            .collect()
+        let Some(touched) = self
+            .by_book
+            .get(venue)
+            .and_then(|symbols| symbols.get(symbol))
+        else {
+            return Vec::new();
+        };
+        let mut found = Vec::with_capacity(touched.len());
+        for &scan in touched {
+            let result = self.evaluate(store, &self.scans[scan]);
+            found.extend(record(&mut self.lifetimes, scan, now_ms, result));
+        }
+        found
     }
 
     /// Re-evaluates every scan.
     pub fn scan_all(&mut self, store: &BookStore, now_ms: i64) -> Vec<Opportunity> {
-        (0..self.scans.len())
-            .filter_map(|scan| self.rescan(store, scan, now_ms))
-            .collect()
-    }
-
-    fn rescan(&mut self, store: &BookStore, scan: usize, now_ms: i64) -> Option<Opportunity> {
-        match self.evaluate(store, &self.scans[scan]) {
-            Some(found) => {
-                let lifetime = self.lifetimes.seen(scan, now_ms, found.profit);
-                Some(Opportunity {
-                    scan,
-                    found,
-                    lifetime,
-                })
-            }
-            None => {
-                self.lifetimes.gone(scan);
-                None
-            }
+        let mut found = Vec::new();
+        for scan in 0..self.scans.len() {
+            let result = self.evaluate(store, &self.scans[scan]);
+            found.extend(record(&mut self.lifetimes, scan, now_ms, result));
         }
+        found
     }
 
     /// What one scan finds in the books as they stand; nothing when a book is missing or unsynced.
@@ -223,23 +257,23 @@ impl Scanner {
             .map(|(venue, symbol)| store.get(venue, symbol).filter(|book| book.is_synced()))
             .collect();
         let books = books?;
-        let fee = |index: usize| *self.fees.get(&scan.books[index].0).unwrap_or(&1.0);
-        let held = |index: usize, asset: &str| {
-            let venue = scan.books[index].0.clone();
+        let fee = |index: usize| self.fees[scan.ids[index].0];
+        let held = |index: usize, asset: usize| {
             *self
                 .inventory
-                .get(&(venue, asset.to_string()))
+                .get(&(scan.ids[index].0, asset))
                 .unwrap_or(&0.0)
         };
-        let pair = |index: usize| assets(&scan.books[index].1);
+        let base = |index: usize| scan.ids[index].1;
+        let quote = |index: usize| scan.ids[index].2;
         match &scan.kind {
             ScanKind::Cross => {
                 let params = CrossParams {
                     buy_fee: fee(0),
                     sell_fee: fee(1),
                     slippage_bps: self.slippage_bps,
-                    max_quote: held(0, pair(0).1),
-                    max_base: held(1, pair(1).0),
+                    max_quote: held(0, quote(0)),
+                    max_base: held(1, base(1)),
                 };
                 best_cross(books[0], books[1], &params)
             }
@@ -248,7 +282,8 @@ impl Scanner {
                 start_asset,
                 max_start,
             } => {
-                let start = held(0, start_asset).min(*max_start);
+                let start_id = self.names.get(start_asset.as_str()).copied();
+                let start = start_id.map_or(0.0, |asset| held(0, asset)).min(*max_start);
                 let legs = [
                     (books[0], sides[0], fee(0)),
                     (books[1], sides[1], fee(1)),
@@ -260,8 +295,8 @@ impl Scanner {
                 let params = PegParams {
                     fee: fee(0),
                     slippage_bps: self.slippage_bps,
-                    max_quote: held(0, pair(0).1),
-                    max_base: held(0, pair(0).0),
+                    max_quote: held(0, quote(0)),
+                    max_base: held(0, base(0)),
                 };
                 peg_deviation(books[0], &params)
             }
@@ -271,5 +306,28 @@ impl Scanner {
     /// Number of opportunities alive now.
     pub fn alive(&self) -> usize {
         self.lifetimes.len()
+    }
+}
+
+/// Updates a scan's lifetime with what it found (or ended it) and returns the opportunity.
+fn record(
+    lifetimes: &mut Lifetimes,
+    scan: usize,
+    now_ms: i64,
+    result: Option<Found>,
+) -> Option<Opportunity> {
+    match result {
+        Some(found) => {
+            let lifetime = lifetimes.seen(scan, now_ms, found.profit);
+            Some(Opportunity {
+                scan,
+                found,
+                lifetime,
+            })
+        }
+        None => {
+            lifetimes.gone(scan);
+            None
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Every book the daemon keeps, keyed by venue and symbol, so one call routes an exchange
 //! update to its book.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::book::OrderBook;
 use crate::price::PriceScale;
@@ -10,8 +10,8 @@ use crate::price::PriceScale;
 #[derive(Debug, Default, Clone)]
 pub struct BookStore {
     // Nested maps let lookups borrow `&str` keys instead of allocating a tuple of Strings on
-    // every update.
-    venues: HashMap<String, HashMap<String, OrderBook>>,
+    // every update; Fx hashing because the keys are short and not attacker-chosen.
+    venues: FxHashMap<String, FxHashMap<String, OrderBook>>,
 }
 
 impl BookStore {
@@ -71,7 +71,7 @@ impl BookStore {
 
     /// Number of books.
     pub fn len(&self) -> usize {
-        self.venues.values().map(HashMap::len).sum()
+        self.venues.values().map(FxHashMap::len).sum()
     }
 
     /// True when no book is held.

@@ -114,11 +114,6 @@ impl PyScanner {
             ScanKind::Triangle { .. } => "triangle",
             ScanKind::Peg => "peg",
         };
-        let names: Vec<String> = scan
-            .books
-            .iter()
-            .map(|(venue, symbol)| format!("{venue}:{symbol}"))
-            .collect();
         let legs = opportunity
             .found
             .legs
@@ -142,7 +137,7 @@ impl PyScanner {
             .collect();
         PyOpportunity {
             kind,
-            key: format!("{kind}:{}", names.join(">")),
+            key: scan.key.clone(),
             legs,
             profit: opportunity.found.profit,
             profit_bps: opportunity.found.profit_bps,
