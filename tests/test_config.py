@@ -162,3 +162,15 @@ def test_load_settings_raises_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown key"):
         load_settings(write(tmp_path, "nope = 1\n"))
     assert isinstance(load_settings(write(tmp_path, "")), Settings)
+
+
+def test_live_mode_needs_the_confirming_environment_variable(tmp_path: Path) -> None:
+    path = write(tmp_path, 'mode = "live"\n')
+    refused = arbiter("run", "-c", str(path))
+    assert refused.returncode == 2
+    assert "ARBITER_CONFIRM_LIVE=yes" in refused.stderr
+    assert len(refused.stderr.splitlines()) == 1
+    confirmed = arbiter("run", "-c", str(path), env={"ARBITER_CONFIRM_LIVE": "yes"})
+    # Confirmed, it still does not trade live: there is no live broker yet, and it says so.
+    assert confirmed.returncode == 2
+    assert "live broker is not built" in confirmed.stderr

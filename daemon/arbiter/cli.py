@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from arbiter.sim.faults import Fault
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+#: Live trading needs this set to "yes" as well as mode = "live" in the configuration.
+LIVE_CONFIRMATION = "ARBITER_CONFIRM_LIVE"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,6 +103,16 @@ def check_config(settings: Settings, redactor: SecretRedactor) -> int:
 
 def run(settings: Settings) -> int:
     import uvloop
+
+    if settings.mode == "live":
+        if os.environ.get(LIVE_CONFIRMATION) != "yes":
+            print(
+                f'arbiter: mode = "live" also needs {LIVE_CONFIRMATION}=yes in the environment',
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        print('arbiter: the live broker is not built yet; use mode = "paper"', file=sys.stderr)
+        return EXIT_USAGE
 
     from arbiter.app import run_daemon
 
