@@ -34,11 +34,10 @@ def run_replay(tmp_path: Path) -> tuple[dict[str, Any], Path]:
                 30,
                 "the last update",
             )
-            status = wait_for(running.status, 10, "status")
-            assert status["trading"]["open_decisions"] == 0 or wait_for(
-                lambda: (running.status() or {}).get("trading", {}).get("open_decisions") == 0,
+            wait_for(
+                lambda: running.status()["trading"]["open_decisions"] == 0,
                 10,
-                "decisions to close",
+                "decisions in flight to close",
             )
             status = wait_for(running.status, 10, "status")
             assert running.stop() == 0

@@ -167,10 +167,10 @@ class Trader:
     def on_book(self, venue: str, symbol: str) -> None:
         """Called after every book update, synchronously: scanning is microseconds of Rust."""
         now = now_ms()
+        self._open_if_pending()
         opportunities = self.scanner.on_update(self.market.store, venue, symbol, now)
         if not opportunities:
             return
-        self._open_if_pending()
         equity = self.equity()
         for opportunity in opportunities:
             self._sample(opportunity, now)
@@ -292,7 +292,7 @@ class Trader:
                 limit_price=None,
                 purpose="flatten",
             )
-            await self.executor._execute(order)
+            await self.executor.execute_order(order)
 
     def resume(self) -> int:
         cleared = self.journal.clear_halts(now_ms())
@@ -320,10 +320,8 @@ class Trader:
 
     def status(self) -> dict[str, Any]:
         equity = self.equity()
-        positions: dict[str, str] = {}
-        for (_, asset), amount in self.portfolio.balances.items():
-            if asset != self.report_asset:
-                positions[asset] = str(to_decimal(positions.get(asset, "0")) + amount)
+        held = {asset for _, asset in self.portfolio.balances} - {self.report_asset}
+        positions = {asset: str(self.portfolio.position(asset)) for asset in sorted(held)}
         try:
             unrealised: str | None = str(self.portfolio.unrealised(self.mark))
         except LookupError:

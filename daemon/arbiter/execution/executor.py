@@ -93,7 +93,7 @@ class Executor:
                     return "rejected", error.limit
                 await self._unwind(decision, done, carry.received if carry else ZERO)
                 return "unwound", f"leg {index + 1} rejected: {error.limit}"
-            result = await self._execute(order)
+            result = await self.execute_order(order)
             if carry is not None:
                 consumed = result.filled if leg.side == "sell" else result.quote
                 leftover = carry.received - consumed
@@ -143,7 +143,7 @@ class Executor:
             leg, notional=notional, position_after=position_after, book_usable=usable
         )
 
-    async def _execute(self, order: OrderRequest) -> OrderResult:
+    async def execute_order(self, order: OrderRequest) -> OrderResult:
         result = await self.broker.execute(order)
         if result.filled > 0:
             log.info(
@@ -189,7 +189,7 @@ class Executor:
                 purpose="unwind",
                 max_quote=leftover if reverse == "buy" else None,
             )
-            result = await self._execute(order)
+            result = await self.execute_order(order)
             if result.filled <= 0:
                 log.error("unwind_failed", decision=decision.id, leg=number, reason=result.reason)
                 return
