@@ -7,8 +7,7 @@ use crate::analysis::TakerSide;
 use crate::arb::{
     best_cross, peg_deviation, triangle, CrossParams, Found, Lifetime, Lifetimes, PegParams,
 };
-use crate::book::OrderBook;
-use crate::store::BookStore;
+use crate::store::{BookId, BookStore};
 
 /// A book, by venue and symbol (ccxt's unified symbol, e.g. `BTC/USDT` or `BTC/USDT:USDT`).
 pub type BookKey = (String, String);
@@ -74,6 +73,9 @@ pub struct Scanner {
     scans: Vec<Scan>,
     by_book: FxHashMap<String, FxHashMap<String, Vec<usize>>>,
     lifetimes: Lifetimes,
+    /// Each scan's books as store ids, resolved on first use, for this store generation.
+    resolved: Vec<Option<Vec<BookId>>>,
+    generation: u64,
 }
 
 impl Scanner {
@@ -214,6 +216,7 @@ impl Scanner {
             key,
             ids,
         });
+        self.resolved.push(None);
     }
 
     /// Re-evaluates the scans that read `(venue, symbol)`, and only those.
@@ -224,6 +227,7 @@ impl Scanner {
         symbol: &str,
         now_ms: i64,
     ) -> Vec<Opportunity> {
+        self.forget_stale_ids(store);
         let Some(touched) = self
             .by_book
             .get(venue)
@@ -233,17 +237,31 @@ impl Scanner {
         };
         let mut found = Vec::with_capacity(touched.len());
         for &scan in touched {
-            let result = self.evaluate(store, &self.scans[scan]);
+            resolve(&mut self.resolved[scan], &self.scans[scan], store);
+            let result = self.resolved[scan]
+                .as_deref()
+                .and_then(|ids| self.evaluate_books(store, &self.scans[scan], ids));
             found.extend(record(&mut self.lifetimes, scan, now_ms, result));
         }
         found
     }
 
+    fn forget_stale_ids(&mut self, store: &BookStore) {
+        if self.generation != store.generation() {
+            self.resolved.iter_mut().for_each(|ids| *ids = None);
+            self.generation = store.generation();
+        }
+    }
+
     /// Re-evaluates every scan.
     pub fn scan_all(&mut self, store: &BookStore, now_ms: i64) -> Vec<Opportunity> {
+        self.forget_stale_ids(store);
         let mut found = Vec::new();
         for scan in 0..self.scans.len() {
-            let result = self.evaluate(store, &self.scans[scan]);
+            resolve(&mut self.resolved[scan], &self.scans[scan], store);
+            let result = self.resolved[scan]
+                .as_deref()
+                .and_then(|ids| self.evaluate_books(store, &self.scans[scan], ids));
             found.extend(record(&mut self.lifetimes, scan, now_ms, result));
         }
         found
@@ -251,12 +269,15 @@ impl Scanner {
 
     /// What one scan finds in the books as they stand; nothing when a book is missing or unsynced.
     pub fn evaluate(&self, store: &BookStore, scan: &Scan) -> Option<Found> {
-        let books: Option<Vec<&OrderBook>> = scan
-            .books
-            .iter()
-            .map(|(venue, symbol)| store.get(venue, symbol).filter(|book| book.is_synced()))
-            .collect();
-        let books = books?;
+        let ids: Option<Vec<BookId>> = scan.books.iter().map(|(v, s)| store.id(v, s)).collect();
+        self.evaluate_books(store, scan, &ids?)
+    }
+
+    fn evaluate_books(&self, store: &BookStore, scan: &Scan, ids: &[BookId]) -> Option<Found> {
+        if !ids.iter().all(|&id| store.by_id(id).is_synced()) {
+            return None;
+        }
+        let book = |index: usize| store.by_id(ids[index]);
         let fee = |index: usize| self.fees[scan.ids[index].0];
         let held = |index: usize, asset: usize| {
             *self
@@ -275,7 +296,7 @@ impl Scanner {
                     max_quote: held(0, quote(0)),
                     max_base: held(1, base(1)),
                 };
-                best_cross(books[0], books[1], &params)
+                best_cross(book(0), book(1), &params)
             }
             ScanKind::Triangle {
                 sides,
@@ -285,9 +306,9 @@ impl Scanner {
                 let start_id = self.names.get(start_asset.as_str()).copied();
                 let start = start_id.map_or(0.0, |asset| held(0, asset)).min(*max_start);
                 let legs = [
-                    (books[0], sides[0], fee(0)),
-                    (books[1], sides[1], fee(1)),
-                    (books[2], sides[2], fee(2)),
+                    (book(0), sides[0], fee(0)),
+                    (book(1), sides[1], fee(1)),
+                    (book(2), sides[2], fee(2)),
                 ];
                 triangle(legs, start)
             }
@@ -298,7 +319,7 @@ impl Scanner {
                     max_quote: held(0, quote(0)),
                     max_base: held(0, base(0)),
                 };
-                peg_deviation(books[0], &params)
+                peg_deviation(book(0), &params)
             }
         }
     }
@@ -307,6 +328,18 @@ impl Scanner {
     pub fn alive(&self) -> usize {
         self.lifetimes.len()
     }
+}
+
+/// A scan's books as store ids, looked up once and kept until the store's generation changes.
+fn resolve(cache: &mut Option<Vec<BookId>>, scan: &Scan, store: &BookStore) -> Option<Vec<BookId>> {
+    if cache.is_none() {
+        *cache = scan
+            .books
+            .iter()
+            .map(|(venue, symbol)| store.id(venue, symbol))
+            .collect();
+    }
+    cache.clone()
 }
 
 /// Updates a scan's lifetime with what it found (or ended it) and returns the opportunity.

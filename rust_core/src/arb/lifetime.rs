@@ -1,8 +1,6 @@
 //! How long an opportunity has lasted: first seen, last seen and peak profit, so that one-tick
 //! noise can be filtered out by a minimum persistence.
 
-use std::collections::HashMap;
-
 /// One opportunity's history, in the caller's clock (milliseconds).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lifetime {
@@ -21,19 +19,27 @@ impl Lifetime {
     }
 }
 
-/// Lifetimes by scan: a scan that finds nothing ends its opportunity's life.
+/// Lifetimes by scan index: a scan that finds nothing ends its opportunity's life.
 #[derive(Debug, Default, Clone)]
 pub struct Lifetimes {
-    alive: HashMap<usize, Lifetime>,
+    by_scan: Vec<Option<Lifetime>>,
+    alive: usize,
 }
 
 impl Lifetimes {
     /// Records that `scan` found an opportunity with `profit` at `now_ms`.
     pub fn seen(&mut self, scan: usize, now_ms: i64, profit: f64) -> Lifetime {
-        let lifetime = self.alive.entry(scan).or_insert(Lifetime {
-            first_seen_ms: now_ms,
-            last_seen_ms: now_ms,
-            peak_profit: profit,
+        if scan >= self.by_scan.len() {
+            self.by_scan.resize(scan + 1, None);
+        }
+        let slot = &mut self.by_scan[scan];
+        let lifetime = slot.get_or_insert_with(|| {
+            self.alive += 1;
+            Lifetime {
+                first_seen_ms: now_ms,
+                last_seen_ms: now_ms,
+                peak_profit: profit,
+            }
         });
         lifetime.last_seen_ms = now_ms;
         lifetime.peak_profit = lifetime.peak_profit.max(profit);
@@ -42,17 +48,21 @@ impl Lifetimes {
 
     /// Records that `scan` found nothing: its opportunity, if any, is over.
     pub fn gone(&mut self, scan: usize) {
-        self.alive.remove(&scan);
+        if let Some(slot) = self.by_scan.get_mut(scan) {
+            if slot.take().is_some() {
+                self.alive -= 1;
+            }
+        }
     }
 
     /// Number of opportunities alive.
     pub fn len(&self) -> usize {
-        self.alive.len()
+        self.alive
     }
 
     /// True when none is alive.
     pub fn is_empty(&self) -> bool {
-        self.alive.is_empty()
+        self.alive == 0
     }
 }
 

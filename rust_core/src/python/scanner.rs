@@ -1,17 +1,18 @@
 //! `Scanner` and `Opportunity` for Python.
 
 use pyo3::prelude::*;
+use pyo3::types::PyString;
 
 use super::store::PyBookStore;
 use crate::analysis::TakerSide;
+use crate::arb::Leg;
 use crate::scanner::{Opportunity, ScanKind, Scanner};
 
 /// One leg of an opportunity.
 #[pyclass(name = "OpportunityLeg", module = "arbiter._core", frozen, get_all)]
-#[derive(Clone)]
 pub(crate) struct PyLeg {
-    venue: String,
-    symbol: String,
+    venue: Py<PyString>,
+    symbol: Py<PyString>,
     side: &'static str,
     base: f64,
     quote: f64,
@@ -20,21 +21,53 @@ pub(crate) struct PyLeg {
 }
 
 /// An opportunity a scan found, with its lifetime.
-#[pyclass(name = "Opportunity", module = "arbiter._core", frozen, get_all)]
+#[pyclass(name = "Opportunity", module = "arbiter._core", frozen)]
 pub(crate) struct PyOpportunity {
+    #[pyo3(get)]
     kind: &'static str,
-    key: String,
-    legs: Vec<PyLeg>,
+    #[pyo3(get)]
+    key: Py<PyString>,
+    /// Venue, symbol and leg; leg objects are built only when asked for.
+    raw_legs: Vec<(Py<PyString>, Py<PyString>, Leg)>,
+    #[pyo3(get)]
     profit: f64,
+    #[pyo3(get)]
     profit_bps: f64,
+    #[pyo3(get)]
     first_seen_ms: i64,
+    #[pyo3(get)]
     last_seen_ms: i64,
+    #[pyo3(get)]
     persistence_ms: i64,
+    #[pyo3(get)]
     peak_profit: f64,
 }
 
 #[pymethods]
 impl PyOpportunity {
+    #[getter]
+    fn legs(&self, py: Python<'_>) -> PyResult<Vec<Py<PyLeg>>> {
+        self.raw_legs
+            .iter()
+            .map(|(venue, symbol, leg)| {
+                let side = match leg.side {
+                    TakerSide::Buy => "buy",
+                    TakerSide::Sell => "sell",
+                };
+                let leg = PyLeg {
+                    venue: venue.clone_ref(py),
+                    symbol: symbol.clone_ref(py),
+                    side,
+                    base: leg.base,
+                    quote: leg.quote,
+                    vwap: leg.vwap,
+                    worst_price: leg.worst_price,
+                };
+                Py::new(py, leg)
+            })
+            .collect()
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Opportunity({}, profit={:.6}, profit_bps={:.2}, persistence_ms={})",
@@ -43,28 +76,41 @@ impl PyOpportunity {
     }
 }
 
+/// A scan's names as Python strings, made once, so a result costs reference counts, not copies.
+struct ScanNames {
+    kind: &'static str,
+    key: Py<PyString>,
+    books: Vec<(Py<PyString>, Py<PyString>)>,
+}
+
 /// Arbitrage scans over a `BookStore`, re-evaluated per book update.
 #[pyclass(name = "Scanner", module = "arbiter._core")]
-pub(crate) struct PyScanner(Scanner);
+pub(crate) struct PyScanner {
+    inner: Scanner,
+    names: Vec<ScanNames>,
+}
 
 #[pymethods]
 impl PyScanner {
     #[new]
     #[pyo3(signature = (slippage_bps = 0.0))]
     fn new(slippage_bps: f64) -> Self {
-        Self(Scanner::new(slippage_bps))
+        Self {
+            inner: Scanner::new(slippage_bps),
+            names: Vec::new(),
+        }
     }
 
     fn set_fee(&mut self, venue: &str, fee: f64) {
-        self.0.set_fee(venue, fee);
+        self.inner.set_fee(venue, fee);
     }
 
     fn set_inventory(&mut self, venue: &str, asset: &str, amount: f64) {
-        self.0.set_inventory(venue, asset, amount);
+        self.inner.set_inventory(venue, asset, amount);
     }
 
     fn add_cross_group(&mut self, members: Vec<(String, String)>) {
-        self.0.add_cross_group(&members);
+        self.inner.add_cross_group(&members);
     }
 
     fn add_triangles(
@@ -74,71 +120,89 @@ impl PyScanner {
         symbols: Vec<String>,
         max_start: f64,
     ) {
-        self.0
+        self.inner
             .add_triangles(venue, &currencies, &symbols, max_start);
     }
 
     fn add_peg(&mut self, venue: &str, symbol: &str) {
-        self.0.add_peg(venue, symbol);
+        self.inner.add_peg(venue, symbol);
     }
 
     #[getter]
     fn scan_count(&self) -> usize {
-        self.0.scans().len()
+        self.inner.scans().len()
     }
 
     /// The opportunities among the scans that read `(venue, symbol)`, after its update.
     fn on_update(
         &mut self,
+        py: Python<'_>,
         store: PyRef<'_, PyBookStore>,
         venue: &str,
         symbol: &str,
         now_ms: i64,
     ) -> Vec<PyOpportunity> {
-        let found = self.0.on_update(store.inner(), venue, symbol, now_ms);
-        found.into_iter().map(|o| self.convert(o)).collect()
+        let found = self.inner.on_update(store.inner(), venue, symbol, now_ms);
+        self.convert_all(py, found)
     }
 
     /// The opportunities among all scans.
-    fn scan_all(&mut self, store: PyRef<'_, PyBookStore>, now_ms: i64) -> Vec<PyOpportunity> {
-        let found = self.0.scan_all(store.inner(), now_ms);
-        found.into_iter().map(|o| self.convert(o)).collect()
+    fn scan_all(
+        &mut self,
+        py: Python<'_>,
+        store: PyRef<'_, PyBookStore>,
+        now_ms: i64,
+    ) -> Vec<PyOpportunity> {
+        let found = self.inner.scan_all(store.inner(), now_ms);
+        self.convert_all(py, found)
     }
 }
 
 impl PyScanner {
-    fn convert(&self, opportunity: Opportunity) -> PyOpportunity {
-        let scan = &self.0.scans()[opportunity.scan];
-        let kind = match scan.kind {
-            ScanKind::Cross => "cross",
-            ScanKind::Triangle { .. } => "triangle",
-            ScanKind::Peg => "peg",
-        };
-        let legs = opportunity
+    fn convert_all(&mut self, py: Python<'_>, found: Vec<Opportunity>) -> Vec<PyOpportunity> {
+        for scan in &self.inner.scans()[self.names.len()..] {
+            let kind = match scan.kind {
+                ScanKind::Cross => "cross",
+                ScanKind::Triangle { .. } => "triangle",
+                ScanKind::Peg => "peg",
+            };
+            let books = scan
+                .books
+                .iter()
+                .map(|(venue, symbol)| {
+                    (
+                        PyString::new(py, venue).unbind(),
+                        PyString::new(py, symbol).unbind(),
+                    )
+                })
+                .collect();
+            self.names.push(ScanNames {
+                kind,
+                key: PyString::new(py, &scan.key).unbind(),
+                books,
+            });
+        }
+        found
+            .into_iter()
+            .map(|opportunity| self.convert(py, opportunity))
+            .collect()
+    }
+
+    fn convert(&self, py: Python<'_>, opportunity: Opportunity) -> PyOpportunity {
+        let names = &self.names[opportunity.scan];
+        let raw_legs = opportunity
             .found
             .legs
-            .iter()
+            .into_iter()
             .map(|leg| {
-                let (venue, symbol) = scan.books[leg.book].clone();
-                let side = match leg.side {
-                    TakerSide::Buy => "buy",
-                    TakerSide::Sell => "sell",
-                };
-                PyLeg {
-                    venue,
-                    symbol,
-                    side,
-                    base: leg.base,
-                    quote: leg.quote,
-                    vwap: leg.vwap,
-                    worst_price: leg.worst_price,
-                }
+                let (venue, symbol) = &names.books[leg.book];
+                (venue.clone_ref(py), symbol.clone_ref(py), leg)
             })
             .collect();
         PyOpportunity {
-            kind,
-            key: scan.key.clone(),
-            legs,
+            kind: names.kind,
+            key: names.key.clone_ref(py),
+            raw_legs,
             profit: opportunity.found.profit,
             profit_bps: opportunity.found.profit_bps,
             first_seen_ms: opportunity.lifetime.first_seen_ms,
