@@ -36,7 +36,9 @@ def levels(rng: random.Random, best: float, step: float) -> list[list[float]]:
 
 
 def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Resident set size now (not the peak), from /proc."""
+    resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return resident_pages * resource.getpagesize() / 2**20
 
 
 def percentile(samples: list[float], q: int) -> float:
@@ -46,7 +48,15 @@ def percentile(samples: list[float], q: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--updates", type=int, default=20_000)
-    count = parser.parse_args().updates
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
+    # Venues' mids apart by up to 5 bps (as cross-venue spreads usually are: a few
+    # opportunities), then by up to 30 bps (a stress case: several per update).
+    for dispersion_bps in (5.0, 30.0):
+        measure(args.updates, dispersion_bps)
+
+
+def measure(count: int, dispersion_bps: float) -> None:
     rng = random.Random(7)
     baseline_rss = rss_mb()
     store, scanner = BookStore(), Scanner(slippage_bps=1.0)
@@ -56,7 +66,8 @@ def main() -> None:
         scanner.set_inventory(venue, "USDT", 1e6)
         for symbol in SYMBOLS:
             scanner.set_inventory(venue, symbol.split("/")[0], 1e6)
-            mid = mids[symbol] * (1 + rng.uniform(-0.003, 0.003))
+            spread = dispersion_bps / 1e4
+            mid = mids[symbol] * (1 + rng.uniform(-spread, spread))
             store.apply_snapshot(
                 venue, symbol, 1, levels(rng, mid - 0.01, -0.01), levels(rng, mid + 0.01, 0.01)
             )
@@ -103,8 +114,8 @@ def main() -> None:
     per_client = (rss_mb() - before_ccxt) / len(clients)
     del clients
 
-    print(f"machine: {platform.machine()}, Python {platform.python_version()}")
     print(
+        f"mids up to {dispersion_bps:.0f} bps apart: "
         f"{len(VENUES)} venues x {len(SYMBOLS)} symbols, {scanner.scan_count} cross scans, "
         f"{count} updates, {found} opportunities reported"
     )
