@@ -13,7 +13,8 @@ from structlog.testing import capture_logs
 from arbiter.config import RiskSettings
 from arbiter.decisions import Decision, LegPlan
 from arbiter.execution.executor import Executor
-from arbiter.execution.paper import OrderRequest, PaperBroker
+from arbiter.execution.orders import OrderRequest
+from arbiter.execution.paper import PaperBroker
 from arbiter.execution.portfolio import Portfolio
 from arbiter.execution.risk import Risk, RiskState
 from arbiter.journal import Journal

@@ -77,6 +77,15 @@ def _parser() -> argparse.ArgumentParser:
         "malformed (count), rest (status, count); market=spot|linear|inverse narrows it",
     )
     exchange.add_argument("--log-format", choices=["json", "console"], default="console")
+    exchange.add_argument("--api-key", help="open a spot account with this key (private API)")
+    exchange.add_argument("--api-secret", help="the account's HMAC secret")
+    exchange.add_argument(
+        "--balance",
+        action="append",
+        default=[],
+        metavar="ASSET=AMOUNT",
+        help="the account's opening balance of an asset (repeatable)",
+    )
     demo = sims.add_parser(
         "demo", help="run the emulator on the bundled recordings and the daemon against it"
     )
@@ -175,6 +184,17 @@ def sim_exchange(args: argparse.Namespace) -> int:
     from arbiter.sim.exchange import serve
 
     configure_logging(LoggingSettings(format=args.log_format))
+    from decimal import Decimal
+
+    from arbiter.sim.account import Account
+
+    account = None
+    if args.api_key:
+        balances = {
+            asset: Decimal(amount)
+            for asset, _, amount in (spec.partition("=") for spec in args.balance)
+        }
+        account = Account(args.api_key, args.api_secret or "", balances)
     emulator = serve(
         args.data,
         port=args.port,
@@ -182,6 +202,7 @@ def sim_exchange(args: argparse.Namespace) -> int:
         loop=not args.once,
         faults=args.fault,
         wait_subscribers=args.wait_subscribers,
+        account=account,
     )
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(emulator)

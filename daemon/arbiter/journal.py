@@ -219,6 +219,10 @@ class Journal:
             return False
         return True
 
+    def has_fill(self, fill_id: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM fills WHERE fill_id = ?", (fill_id,)).fetchone()
+        return row is not None
+
     def set_order_state(self, client_order_id: str, state: str) -> None:
         with self.transaction():
             self.db.execute(

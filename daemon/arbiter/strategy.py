@@ -9,7 +9,7 @@ from decimal import Decimal
 from arbiter.books import Opportunity
 from arbiter.config import StrategySettings
 from arbiter.decisions import Decision, LegPlan
-from arbiter.execution.paper import assets
+from arbiter.execution.orders import assets
 from arbiter.money import money, quantity, to_decimal
 
 Marks = dict[str, Decimal]

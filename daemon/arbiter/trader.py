@@ -12,7 +12,8 @@ from arbiter.books import Opportunity, Scanner
 from arbiter.config import Settings
 from arbiter.decisions import Decision
 from arbiter.execution.executor import Executor
-from arbiter.execution.paper import OrderRequest, PaperBroker, assets, now_ms
+from arbiter.execution.orders import OrderRequest, assets, now_ms
+from arbiter.execution.paper import PaperBroker
 from arbiter.execution.portfolio import Portfolio
 from arbiter.execution.risk import Risk, RiskState
 from arbiter.journal import Journal, day_start_ms

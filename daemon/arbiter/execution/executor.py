@@ -9,7 +9,8 @@ from decimal import Decimal
 
 from arbiter.decisions import Decision, LegPlan, Side
 from arbiter.errors import OrderRejectedError
-from arbiter.execution.paper import OrderRequest, OrderResult, PaperBroker, assets, now_ms
+from arbiter.execution.orders import OrderRequest, OrderResult, assets, now_ms
+from arbiter.execution.paper import PaperBroker
 from arbiter.execution.portfolio import Portfolio
 from arbiter.execution.risk import Risk
 from arbiter.journal import Journal

@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from arbiter.logging import get_logger
+from arbiter.sim.account import Account
 from arbiter.sim.faults import Fault
 from arbiter.sim.market import Market, MarketKind
 
@@ -51,7 +52,12 @@ class Emulator:
     """Replays markets to websocket subscribers and answers REST from the replayed books."""
 
     def __init__(
-        self, markets: list[Market], speed: float, loop: bool, wait_subscribers: int = 0
+        self,
+        markets: list[Market],
+        speed: float,
+        loop: bool,
+        wait_subscribers: int = 0,
+        account: Account | None = None,
     ) -> None:
         self.markets: dict[MarketKind, Market] = {m.kind: m for m in markets}
         if len(self.markets) != len(markets):
@@ -71,6 +77,7 @@ class Emulator:
         self.connections = 0
         self.wait_subscribers = wait_subscribers
         self.subscribed = asyncio.Event()
+        self.account = account
 
     # -- replay -----------------------------------------------------------------------------
 
@@ -212,6 +219,23 @@ class Emulator:
             subscriber.streams.difference_update(streams)
         await subscriber.socket.send_json({"result": None, "id": request_id})
 
+    async def private(self, request: web.Request) -> web.Response:
+        """Signed spot endpoints, when the emulator was given an account."""
+        if self.account is None or "spot" not in self.markets:
+            return web.json_response({"code": -2015, "msg": "No account here."}, status=401)
+        raw = await request.text() if request.method == "POST" else request.query_string
+        params = self.account.authenticate(request, raw)
+        if isinstance(params, web.Response):
+            return params
+        endpoint = request.path.rsplit("/", 1)[1]
+        if endpoint == "account":
+            return web.json_response(self.account.account())
+        if endpoint == "openOrders":
+            return web.json_response([])  # market and IOC orders never rest
+        if request.method == "POST":
+            return self.account.place(self.markets["spot"], params)
+        return self.account.order(params)
+
     async def admin_fault(self, request: web.Request) -> web.Response:
         try:
             fault = Fault(**await request.json())
@@ -242,6 +266,10 @@ class Emulator:
         for prefix in REST_PREFIX:
             app.router.add_get(f"{prefix}/exchangeInfo", self.exchange_info)
             app.router.add_get(f"{prefix}/depth", self.depth)
+        app.router.add_get("/api/v3/account", self.private)
+        app.router.add_get("/api/v3/openOrders", self.private)
+        app.router.add_get("/api/v3/order", self.private)
+        app.router.add_post("/api/v3/order", self.private)
         app.router.add_post("/admin/fault", self.admin_fault)
         app.router.add_get("/admin/state", self.admin_state)
         app.router.add_get("/{path:.*}", self.websocket)
@@ -256,9 +284,11 @@ async def serve(
     loop: bool,
     faults: list[Fault],
     wait_subscribers: int = 0,
+    account: Account | None = None,
 ) -> None:
     """Runs the emulator until cancelled; prints the address it listens on."""
-    emulator = Emulator([Market.load(path) for path in data], speed, loop, wait_subscribers)
+    markets = [Market.load(path) for path in data]
+    emulator = Emulator(markets, speed, loop, wait_subscribers, account)
     runner = web.AppRunner(emulator.app(), handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
