@@ -74,7 +74,7 @@ async def run_daemon(settings: Settings) -> None:
     path = socket_path(settings.runtime_dir, settings.instance)
     async with AsyncExitStack() as cleanup:
         cleanup.callback(notifier.close)
-        cleanup.callback(trader.close)
+        cleanup.push_async_callback(trader.close)
         server = await serve_status(path, report, control)
         cleanup.callback(path.unlink, missing_ok=True)
         cleanup.callback(server.close)

@@ -113,14 +113,11 @@ def check_config(settings: Settings, redactor: SecretRedactor) -> int:
 def run(settings: Settings) -> int:
     import uvloop
 
-    if settings.mode == "live":
-        if os.environ.get(LIVE_CONFIRMATION) != "yes":
-            print(
-                f'arbiter: mode = "live" also needs {LIVE_CONFIRMATION}=yes in the environment',
-                file=sys.stderr,
-            )
-            return EXIT_USAGE
-        print('arbiter: the live broker is not built yet; use mode = "paper"', file=sys.stderr)
+    if settings.mode == "live" and os.environ.get(LIVE_CONFIRMATION) != "yes":
+        print(
+            f'arbiter: mode = "live" also needs {LIVE_CONFIRMATION}=yes in the environment',
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
     from arbiter.app import run_daemon

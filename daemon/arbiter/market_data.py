@@ -7,6 +7,7 @@ so even a direct read finds nothing to trade on.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class MarketData:
         self.health: dict[Key, BookHealth] = {}
         #: Called with (venue, symbol) after every accepted update (the trading loop).
         self.listeners: list[Callable[[str, str], None]] = []
+        #: Set once every configured book has synced at least once.
+        self.first_synced = asyncio.Event()
 
     def add(self, venue: str, symbol: str, market_type: str, max_age: float) -> None:
         self.health[(venue, symbol)] = BookHealth(venue, symbol, market_type, max_age)
@@ -88,6 +91,8 @@ class MarketData:
         if health.state is not BookState.SYNCED:
             health.state = BookState.SYNCED
             log.info("book_synced", venue=venue, symbol=symbol, update_id=update_id)
+            if self.all_synced:
+                self.first_synced.set()
         for listener in self.listeners:
             listener(venue, symbol)
 

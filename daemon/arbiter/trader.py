@@ -12,10 +12,12 @@ from arbiter.books import Opportunity, Scanner
 from arbiter.config import Settings
 from arbiter.decisions import Decision
 from arbiter.execution.executor import Executor
-from arbiter.execution.orders import OrderRequest, assets, now_ms
+from arbiter.execution.live import LiveBroker
+from arbiter.execution.orders import Broker, OrderRequest, assets, now_ms
 from arbiter.execution.paper import PaperBroker
 from arbiter.execution.portfolio import Portfolio
 from arbiter.execution.risk import Risk, RiskState
+from arbiter.feeds.venue import make_exchange
 from arbiter.journal import Journal, day_start_ms
 from arbiter.logging import get_logger
 from arbiter.market_data import MarketData
@@ -40,15 +42,26 @@ class Trader:
             restored.balances, restored.realised, restored.fees, restored.initial_equity
         )
         self.risk = Risk(settings.risk, RiskState(restored.today_pnl, 0, restored.active_halts))
-        fees = {name: venue.taker_fee for name, venue in settings.venues.items()}
-        self.broker = PaperBroker(
-            market,
-            portfolio=self.portfolio,
-            journal=self.journal,
-            fees=fees,
-            latency_s=settings.paper.latency_ms / 1000,
-            marks=self.mark,
-        )
+        self.broker: Broker
+        if settings.mode == "live":
+            exchanges = {
+                name: make_exchange(venue, on_malformed=lambda _sample: None)
+                for name, venue in settings.venues.items()
+            }
+            self.broker = LiveBroker(
+                exchanges, portfolio=self.portfolio, journal=self.journal, marks=self.mark
+            )
+        else:
+            self.broker = PaperBroker(
+                market,
+                portfolio=self.portfolio,
+                journal=self.journal,
+                fees={name: venue.taker_fee for name, venue in settings.venues.items()},
+                latency_s=settings.paper.latency_ms / 1000,
+                marks=self.mark,
+            )
+        #: Live trading waits for the balances to be reconciled with the venues.
+        self.reconciled = settings.mode != "live"
         self.executor = Executor(
             self.broker,
             risk=self.risk,
@@ -89,6 +102,8 @@ class Trader:
             portfolio.realised, portfolio.fees = realised, fees
             portfolio.initial_equity = initial_equity or ZERO
             return portfolio
+        if self.settings.mode == "live":
+            return Portfolio(self.report_asset)  # the venues' balances are adopted at start
         # A fresh journal: open with the configured balances, their basis at opening marks
         # (books are not synced yet, so the configured opening is valued when first marked).
         opening = {
@@ -177,7 +192,7 @@ class Trader:
             self._sample(opportunity, now)
             if not self.settings.strategy.enabled or equity is None:
                 continue
-            if opportunity.key in self.active or self.risk.state.halted:
+            if opportunity.key in self.active or self.risk.state.halted or not self.reconciled:
                 continue
             if self.resting.get(opportunity.key, 0) > now:
                 continue
@@ -254,12 +269,24 @@ class Trader:
 
     async def run(self) -> None:
         """Executes queued decisions, up to the open-decision limit at once."""
+        if isinstance(self.broker, LiveBroker):
+            await self._reconcile(self.broker)
         slots = asyncio.Semaphore(self.settings.risk.max_open_decisions)
         async with asyncio.TaskGroup() as tasks:
             while True:
                 decision = await self.queue.get()
                 await slots.acquire()
                 tasks.create_task(self._run(decision, slots), name=f"decision {decision.id}")
+
+    async def _reconcile(self, broker: LiveBroker) -> None:
+        """Adopts the venues' balances once every book can value them."""
+        await self.market.first_synced.wait()
+        symbols = {name: venue.symbols for name, venue in self.settings.venues.items()}
+        await broker.reconcile(symbols)
+        for (venue, asset), amount in self.portfolio.balances.items():
+            self.scanner.set_inventory(venue, asset, float(amount))
+        self.reconciled = True
+        log.info("balances_reconciled", equity=str(self.equity()))
 
     async def _run(self, decision: Decision, slots: asyncio.Semaphore) -> None:
         try:
@@ -369,5 +396,7 @@ class Trader:
                         best = (gross - costs, text)
         return None if best is None else best[1]
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        if isinstance(self.broker, LiveBroker):
+            await self.broker.close()
         self.journal.close()

@@ -9,8 +9,7 @@ from decimal import Decimal
 
 from arbiter.decisions import Decision, LegPlan, Side
 from arbiter.errors import OrderRejectedError
-from arbiter.execution.orders import OrderRequest, OrderResult, assets, now_ms
-from arbiter.execution.paper import PaperBroker
+from arbiter.execution.orders import Broker, OrderRequest, OrderResult, assets, now_ms
 from arbiter.execution.portfolio import Portfolio
 from arbiter.execution.risk import Risk
 from arbiter.journal import Journal
@@ -27,7 +26,7 @@ BalancesChanged = Callable[[str, tuple[str, str]], None]
 class Executor:
     def __init__(
         self,
-        broker: PaperBroker,
+        broker: Broker,
         *,
         risk: Risk,
         journal: Journal,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from arbiter.decisions import Side
 
@@ -47,3 +48,9 @@ def assets(symbol: str) -> tuple[str, str]:
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+class Broker(Protocol):
+    """Executes one order and books what filled (paper or live)."""
+
+    async def execute(self, order: OrderRequest) -> OrderResult: ...

@@ -55,6 +55,9 @@ def make_exchange(venue: VenueSettings, on_malformed: MalformedHandler) -> Any:
         "options": {
             "defaultType": DEFAULT_TYPE[venue.market_type],
             "fetchMarkets": {"types": [venue.market_type]},
+            # Spot trading only: no margin pairs and no wallet currencies (private calls).
+            "fetchMargins": False,
+            "fetchCurrencies": False,
             # ccxt retries a failed snapshot at once; on a 429 that is hammering. One try, and
             # our backoff decides when the next one goes.
             "watchOrderBook": {"maxRetries": 1},
