@@ -61,10 +61,15 @@ class Emulator:
 
 @contextmanager
 def emulator(
-    *recordings: Path, speed: float = 1.0, once: bool = False, wait_subscribers: int = 0
+    *recordings: Path,
+    speed: float = 1.0,
+    once: bool = False,
+    wait_subscribers: int = 0,
+    account: list[str] = (),  # type: ignore[assignment]
 ) -> Iterator[Emulator]:
     command = [sys.executable, "-m", "arbiter", "sim", "exchange", "--speed", str(speed)]
     command += ["--data", *map(str, recordings), "--wait-subscribers", str(wait_subscribers)]
+    command += list(account)
     if once:
         command.append("--once")
     with subprocess.Popen(

@@ -165,7 +165,9 @@ class Journal:
         with self.transaction():
             self.db.execute(
                 "INSERT INTO orders (client_order_id, decision_id, ts_ms, venue, symbol, side,"
-                " amount, limit_price, state, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " amount, limit_price, state, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                # A retried order (same client id) is the same order: keep the first row.
+                " ON CONFLICT (client_order_id) DO NOTHING",
                 (
                     row["client_order_id"],
                     row["decision_id"],

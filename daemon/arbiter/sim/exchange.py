@@ -255,6 +255,9 @@ class Emulator:
             "subscribers": len(self.subscribers),
             "rest_requests": dict(self.rest_requests),
             "rest_log": list(self.rest_log),
+            "account": None
+            if self.account is None
+            else {asset: str(amount) for asset, amount in self.account.balances.items()},
             "markets": {
                 kind: {"symbol": m.symbol, "sent": m.sent, "last_id": m.last_id, "loops": m.loops}
                 for kind, m in self.markets.items()
