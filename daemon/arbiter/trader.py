@@ -5,6 +5,7 @@ number at a time. Every step goes to the journal; a restart restores what limits
 from __future__ import annotations
 
 import asyncio
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -220,6 +221,7 @@ class Trader:
                 "quote": leg.quote,
                 "vwap": leg.vwap,
                 "worst_price": leg.worst_price,
+                "book_age_ms": self._book_age_ms(leg.venue, leg.symbol),
             }
             for leg in opportunity.legs
         ]
@@ -242,7 +244,12 @@ class Trader:
             profit=opportunity.profit,
             profit_bps=round(opportunity.profit_bps, 3),
             persistence_ms=opportunity.persistence_ms,
+            book_ages_ms=[leg["book_age_ms"] for leg in legs],
         )
+
+    def _book_age_ms(self, venue: str, symbol: str) -> float | None:
+        age = self.market.health[(venue, symbol)].age(time.monotonic())
+        return None if age is None else round(age * 1000, 1)
 
     def _inputs(self, opportunity: Opportunity) -> dict[str, Any]:
         books: dict[str, Any] = {}
