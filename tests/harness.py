@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from arbiter.status import request_status, socket_path
+from arbiter.status import ask, socket_path
 from tests.conftest import RECORDINGS, ROOT
 
 T = TypeVar("T")
@@ -152,7 +152,7 @@ class Daemon:
 
     def status(self, depth: int = 5) -> dict[str, Any] | None:
         try:
-            return asyncio.run(request_status(self.socket, depth))
+            return asyncio.run(ask(self.socket, {"depth": depth}))
         except (OSError, TimeoutError, ValueError):
             return None
 
@@ -187,6 +187,20 @@ def daemon(config: Path, env: dict[str, str] | None = None) -> Iterator[Daemon]:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=10)
+
+
+def wait_for_last_update(running: Daemon, exchange: Emulator) -> None:
+    """Waits until a finished `--once` replay's last diff is in every one of the daemon's books."""
+    wait_for(lambda: exchange.state()["finished"], 120, "the replay to finish")
+    sent = exchange.state()["markets"]
+    wait_for(
+        lambda: all(
+            book["update_id"] == sent[book["market_type"]]["last_id"]
+            for book in running.books().values()
+        ),
+        30,
+        "the daemon to apply the last update",
+    )
 
 
 def synced(d: Daemon, *venues: str) -> dict[str, dict[str, Any]] | None:

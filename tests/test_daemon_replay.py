@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.harness import SPOT, USDM, daemon, daemon_config, emulator, wait_for
+from tests.harness import (
+    SPOT,
+    USDM,
+    daemon,
+    daemon_config,
+    emulator,
+    wait_for_last_update,
+)
 from tests.reference import rebuild
 
 DEPTH = 20
@@ -20,17 +27,7 @@ def test_books_at_end_of_replay_match_independent_rebuild(tmp_path: Path) -> Non
     with emulator(SPOT, USDM, speed=0, once=True, wait_subscribers=2) as exchange:
         config = daemon_config(tmp_path, exchange.port, ["spot", "linear"])
         with daemon(config) as running:
-            wait_for(lambda: exchange.state()["finished"], 120, "the replay to finish")
-            sent = exchange.state()["markets"]
-            # The last diff of each market has reached the daemon's book.
-            wait_for(
-                lambda: all(
-                    book["update_id"] == sent[book["market_type"]]["last_id"]
-                    for book in running.books().values()
-                ),
-                30,
-                "the daemon to apply the last update",
-            )
+            wait_for_last_update(running, exchange)
             result = subprocess.run(
                 [
                     sys.executable,

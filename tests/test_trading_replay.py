@@ -14,7 +14,16 @@ from typing import Any
 from arbiter.books import BookStore, Scanner
 from arbiter.money import money
 from tests import oracle
-from tests.harness import SPOT, TRADING, USDM, daemon, daemon_config, emulator, wait_for
+from tests.harness import (
+    SPOT,
+    TRADING,
+    USDM,
+    daemon,
+    daemon_config,
+    emulator,
+    wait_for,
+    wait_for_last_update,
+)
 
 
 def run_replay(tmp_path: Path) -> tuple[dict[str, Any], Path]:
@@ -24,16 +33,7 @@ def run_replay(tmp_path: Path) -> tuple[dict[str, Any], Path]:
             tmp_path, exchange.port, ["spot", "linear"], taker_fee="0", extra_toml=TRADING
         )
         with daemon(config) as running:
-            wait_for(lambda: exchange.state()["finished"], 120, "the replay to finish")
-            sent = exchange.state()["markets"]
-            wait_for(
-                lambda: all(
-                    book["update_id"] == sent[book["market_type"]]["last_id"]
-                    for book in running.books().values()
-                ),
-                30,
-                "the last update",
-            )
+            wait_for_last_update(running, exchange)
             wait_for(
                 lambda: running.status()["trading"]["open_decisions"] == 0,
                 10,

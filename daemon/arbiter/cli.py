@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from arbiter import __version__
 from arbiter.config import DEFAULT_CONFIG, LoggingSettings, Settings, load_settings, redacted
@@ -127,14 +128,21 @@ def run(settings: Settings) -> int:
     return EXIT_OK
 
 
-def status(settings: Settings, as_json: bool, depth: int) -> int:
-    from arbiter.status import request_status, socket_path
+def _ask_daemon(settings: Settings, request: dict[str, object]) -> dict[str, Any] | None:
+    """The running daemon's answer over its status socket, or None (said on stderr)."""
+    from arbiter.status import ask, socket_path
 
     path = socket_path(settings.runtime_dir, settings.instance)
     try:
-        answer = asyncio.run(request_status(path, depth))
+        return asyncio.run(ask(path, request))
     except (OSError, TimeoutError) as error:
         print(f"arbiter: no daemon answering on {path}: {error}", file=sys.stderr)
+        return None
+
+
+def status(settings: Settings, as_json: bool, depth: int) -> int:
+    answer = _ask_daemon(settings, {"depth": depth})
+    if answer is None:
         return EXIT_FAILURE
     if as_json:
         print(json.dumps(answer, indent=2))
@@ -165,13 +173,8 @@ def status(settings: Settings, as_json: bool, depth: int) -> int:
 
 
 def send_command(settings: Settings, command: dict[str, object]) -> int:
-    from arbiter.status import ask, socket_path
-
-    path = socket_path(settings.runtime_dir, settings.instance)
-    try:
-        answer = asyncio.run(ask(path, command))
-    except (OSError, TimeoutError) as error:
-        print(f"arbiter: no daemon answering on {path}: {error}", file=sys.stderr)
+    answer = _ask_daemon(settings, command)
+    if answer is None:
         return EXIT_FAILURE
     print(json.dumps(answer))
     return EXIT_FAILURE if "error" in answer else EXIT_OK

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from arbiter.decisions import Decision
+from arbiter.execution.orders import OrderRequest
 from arbiter.money import ZERO
 
 SCHEMA_VERSION = 1
@@ -161,24 +162,23 @@ class Journal:
                 (state, reason, ts_ms, decision_id),
             )
 
-    def order(self, row: dict[str, Any]) -> None:
+    def order_sent(self, order: OrderRequest, ts_ms: int) -> None:
         with self.transaction():
             self.db.execute(
                 "INSERT INTO orders (client_order_id, decision_id, ts_ms, venue, symbol, side,"
-                " amount, limit_price, state, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " amount, limit_price, state, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sent', ?)"
                 # A retried order (same client id) is the same order: keep the first row.
                 " ON CONFLICT (client_order_id) DO NOTHING",
                 (
-                    row["client_order_id"],
-                    row["decision_id"],
-                    row["ts_ms"],
-                    row["venue"],
-                    row["symbol"],
-                    row["side"],
-                    str(row["amount"]),
-                    None if row["limit_price"] is None else str(row["limit_price"]),
-                    row["state"],
-                    row["purpose"],
+                    order.client_order_id,
+                    order.decision_id,
+                    ts_ms,
+                    order.venue,
+                    order.symbol,
+                    order.side,
+                    str(order.amount),
+                    None if order.limit_price is None else str(order.limit_price),
+                    order.purpose,
                 ),
             )
 

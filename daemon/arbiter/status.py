@@ -48,10 +48,6 @@ async def serve_status(path: Path, report: Report, control: Control) -> asyncio.
     return server
 
 
-async def request_status(path: Path, depth: int) -> dict[str, Any]:
-    return await ask(path, {"depth": depth})
-
-
 async def ask(path: Path, request: dict[str, Any]) -> dict[str, Any]:
     async with asyncio.timeout(30):
         reader, writer = await asyncio.open_unix_connection(str(path))

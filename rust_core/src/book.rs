@@ -199,6 +199,26 @@ impl OrderBook {
     }
 }
 
+/// Books for other modules' tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A synced book (8 decimals) from `(price, size)` decimal strings.
+    pub(crate) fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> OrderBook {
+        let mut book = OrderBook::new(PriceScale::default());
+        let parse = |levels: &[(&str, &str)]| -> Vec<Level> {
+            levels
+                .iter()
+                .map(|(p, s)| book.level_from_str(p, s).unwrap())
+                .collect()
+        };
+        let (bids, asks) = (parse(bids), parse(asks));
+        book.apply_snapshot(1, &bids, &asks).unwrap();
+        book
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -228,22 +228,34 @@ impl Scanner {
         now_ms: i64,
     ) -> Vec<Opportunity> {
         self.forget_stale_ids(store);
-        let Some(touched) = self
+        let touched = match self
             .by_book
             .get(venue)
             .and_then(|symbols| symbols.get(symbol))
-        else {
-            return Vec::new();
+        {
+            Some(scans) => scans.clone(),
+            None => return Vec::new(),
         };
-        let mut found = Vec::with_capacity(touched.len());
-        for &scan in touched {
-            resolve(&mut self.resolved[scan], &self.scans[scan], store);
-            let result = self.resolved[scan]
-                .as_deref()
-                .and_then(|ids| self.evaluate_books(store, &self.scans[scan], ids));
-            found.extend(record(&mut self.lifetimes, scan, now_ms, result));
-        }
-        found
+        touched
+            .into_iter()
+            .filter_map(|scan| self.rescan(store, scan, now_ms))
+            .collect()
+    }
+
+    /// Re-evaluates every scan.
+    pub fn scan_all(&mut self, store: &BookStore, now_ms: i64) -> Vec<Opportunity> {
+        self.forget_stale_ids(store);
+        (0..self.scans.len())
+            .filter_map(|scan| self.rescan(store, scan, now_ms))
+            .collect()
+    }
+
+    fn rescan(&mut self, store: &BookStore, scan: usize, now_ms: i64) -> Option<Opportunity> {
+        resolve(&mut self.resolved[scan], &self.scans[scan], store);
+        let result = self.resolved[scan]
+            .as_deref()
+            .and_then(|ids| self.evaluate_books(store, &self.scans[scan], ids));
+        record(&mut self.lifetimes, scan, now_ms, result)
     }
 
     fn forget_stale_ids(&mut self, store: &BookStore) {
@@ -251,20 +263,6 @@ impl Scanner {
             self.resolved.iter_mut().for_each(|ids| *ids = None);
             self.generation = store.generation();
         }
-    }
-
-    /// Re-evaluates every scan.
-    pub fn scan_all(&mut self, store: &BookStore, now_ms: i64) -> Vec<Opportunity> {
-        self.forget_stale_ids(store);
-        let mut found = Vec::new();
-        for scan in 0..self.scans.len() {
-            resolve(&mut self.resolved[scan], &self.scans[scan], store);
-            let result = self.resolved[scan]
-                .as_deref()
-                .and_then(|ids| self.evaluate_books(store, &self.scans[scan], ids));
-            found.extend(record(&mut self.lifetimes, scan, now_ms, result));
-        }
-        found
     }
 
     /// What one scan finds in the books as they stand; nothing when a book is missing or unsynced.

@@ -77,20 +77,7 @@ class LiveBroker:
 
     async def execute(self, order: OrderRequest) -> OrderResult:
         exchange = self.exchanges[order.venue]
-        self.journal.order(
-            {
-                "client_order_id": order.client_order_id,
-                "decision_id": order.decision_id,
-                "ts_ms": now_ms(),
-                "venue": order.venue,
-                "symbol": order.symbol,
-                "side": order.side,
-                "amount": order.amount,
-                "limit_price": order.limit_price,
-                "state": "sent",
-                "purpose": order.purpose,
-            }
-        )
+        self.journal.order_sent(order, now_ms())
         try:
             response = await self._send(exchange, order)
         except (ccxt.InvalidOrder, ccxt.NetworkError) as error:

@@ -41,20 +41,7 @@ class PaperBroker:
         self.marks = marks
 
     async def execute(self, order: OrderRequest) -> OrderResult:
-        self.journal.order(
-            {
-                "client_order_id": order.client_order_id,
-                "decision_id": order.decision_id,
-                "ts_ms": now_ms(),
-                "venue": order.venue,
-                "symbol": order.symbol,
-                "side": order.side,
-                "amount": order.amount,
-                "limit_price": order.limit_price,
-                "state": "sent",
-                "purpose": order.purpose,
-            }
-        )
+        self.journal.order_sent(order, now_ms())
         await asyncio.sleep(self.latency_s)
         book = self.market.usable(order.venue, order.symbol)
         if book is None:

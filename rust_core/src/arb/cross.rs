@@ -106,20 +106,7 @@ pub fn best_cross(buy: &OrderBook, sell: &OrderBook, params: &CrossParams) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::price::PriceScale;
-
-    fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> OrderBook {
-        let mut book = OrderBook::new(PriceScale::default());
-        let parse = |levels: &[(&str, &str)]| -> Vec<_> {
-            levels
-                .iter()
-                .map(|(p, s)| book.level_from_str(p, s).unwrap())
-                .collect()
-        };
-        let (b, a) = (parse(bids), parse(asks));
-        book.apply_snapshot(1, &b, &a).unwrap();
-        book
-    }
+    use crate::book::testing::book;
 
     fn params(max_quote: f64, max_base: f64) -> CrossParams {
         CrossParams {

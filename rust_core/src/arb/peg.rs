@@ -76,14 +76,9 @@ pub fn peg_deviation(book: &OrderBook, params: &PegParams) -> Option<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::price::PriceScale;
 
     fn book(bid: &str, ask: &str) -> OrderBook {
-        let mut book = OrderBook::new(PriceScale::default());
-        let bids = [book.level_from_str(bid, "1000").unwrap()];
-        let asks = [book.level_from_str(ask, "1000").unwrap()];
-        book.apply_snapshot(1, &bids, &asks).unwrap();
-        book
+        crate::book::testing::book(&[(bid, "1000")], &[(ask, "1000")])
     }
 
     #[test]

@@ -87,20 +87,7 @@ pub fn triangle(legs: [(&OrderBook, TakerSide, f64); 3], start: f64) -> Option<F
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::price::PriceScale;
-
-    fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> OrderBook {
-        let mut book = OrderBook::new(PriceScale::default());
-        let parse = |levels: &[(&str, &str)]| -> Vec<_> {
-            levels
-                .iter()
-                .map(|(p, s)| book.level_from_str(p, s).unwrap())
-                .collect()
-        };
-        let (b, a) = (parse(bids), parse(asks));
-        book.apply_snapshot(1, &b, &a).unwrap();
-        book
-    }
+    use crate::book::testing::book;
 
     #[test]
     fn conversions_walk_depth_and_pay_fees() {
