@@ -4,12 +4,19 @@ order (feeds and their exchange connections, monitor, status socket) and the pro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from arbiter import __version__
-from arbiter.config import Settings
+from arbiter.bus import Bus
+from arbiter.config import Settings, load_settings
+from arbiter.control import Verifier
+from arbiter.errors import ConfigError
 from arbiter.feeds.backoff import Backoff
 from arbiter.feeds.book_feed import BookFeed
 from arbiter.logging import get_logger
@@ -37,7 +44,54 @@ async def supervise(feed: BookFeed) -> None:
             await asyncio.sleep(delay)
 
 
-async def run_daemon(settings: Settings) -> None:
+def control_handler(
+    trader: Trader, settings: Settings, config_path: Path | None
+) -> Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]:
+    """What an accepted control message does."""
+
+    async def handle(message: dict[str, Any]) -> dict[str, Any]:
+        command, args = message["command"], message.get("args") or {}
+        try:
+            if command == "pause":
+                trader.pause()
+            elif command == "resume":
+                trader.resume()
+            elif command == "halt":
+                await trader.halt(str(args.get("reason", "remote")), bool(args.get("flatten")))
+            elif command == "set-risk":
+                limit = str(args["limit"])
+                bounds = settings.mqtt.risk_bounds.get(limit)
+                if bounds is None:
+                    raise ValueError(f"{limit} may not be set remotely (no mqtt.risk_bounds)")
+                trader.set_risk(limit, Decimal(str(args["value"])), bounds)
+            elif command == "reload":
+                if config_path is None:
+                    raise ValueError("no configuration file to reload")
+                trader.reload(load_settings(config_path))
+        except (ValueError, KeyError, ConfigError) as error:
+            return {"ok": False, "detail": str(error)}
+        return {"ok": True}
+
+    return handle
+
+
+def make_bus(settings: Settings, trader: Trader) -> Bus | None:
+    """The MQTT bus, wired to the trader's telemetry, when `mqtt.enabled`."""
+    if not settings.mqtt.enabled:
+        return None
+    secret = settings.mqtt.control_secret
+    verifier = Verifier(
+        secret.get_secret_value() if secret else None,
+        settings.mqtt.control_window,
+        trader.journal.remember_nonce,
+    )
+    bus = Bus(settings.mqtt, settings.instance, verifier)
+    bus.status.update(version=__version__, mode=settings.mode)
+    trader.publish = bus.publish
+    return bus
+
+
+async def run_daemon(settings: Settings, config_path: Path | None = None) -> None:
     market = MarketData()
     feeds = [
         BookFeed(name, venue, symbol, market)
@@ -47,7 +101,8 @@ async def run_daemon(settings: Settings) -> None:
     notifier = Notifier.from_environment()
     trader = Trader(settings, market)
     market.listeners.append(trader.on_book)
-    monitor = Monitor(market, settings.monitor, notifier, trader)
+    bus = make_bus(settings, trader)
+    monitor = Monitor(market, settings.monitor, notifier, trader=trader, bus=bus)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -92,6 +147,10 @@ async def run_daemon(settings: Settings) -> None:
                 for feed in feeds
             ]
             trader_task = tasks.create_task(trader.run(), name="trader")
+            bus_task = None
+            if bus is not None:
+                handle = control_handler(trader, settings, config_path)
+                bus_task = tasks.create_task(bus.run(handle), name="mqtt")
             monitor_task = tasks.create_task(monitor.run(), name="monitor")
             await stop.wait()
             log.info("shutdown_started")
@@ -101,4 +160,10 @@ async def run_daemon(settings: Settings) -> None:
             await asyncio.wait(feed_tasks)
             trader_task.cancel()  # decisions in flight stop; the journal marks them on restart
             monitor_task.cancel()
+            if bus is not None and bus_task is not None:
+                bus.set_status(state="offline")  # a clean stop says so; the will covers a crash
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        await bus.flush()
+                bus_task.cancel()
     log.info("shutdown_complete")

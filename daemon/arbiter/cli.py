@@ -50,6 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="clear halts and trade again")
     _add_config_option(resume)
 
+    ctl = commands.add_parser("ctl", help="send a signed command over MQTT and wait for its ack")
+    _add_config_option(ctl)
+    ctl.add_argument(
+        "command_name", metavar="command", choices=["pause", "resume", "halt", "set-risk", "reload"]
+    )
+    ctl.add_argument("--flatten", action="store_true", help="halt: also sell every asset held")
+    ctl.add_argument("--limit", help="set-risk: the limit, e.g. max_order_notional")
+    ctl.add_argument("--value", help="set-risk: its new value")
+    ctl.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ack")
+
     sim = commands.add_parser("sim", help="simulators for development and tests")
     sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
     exchange = sims.add_parser(
@@ -111,7 +121,7 @@ def check_config(settings: Settings, redactor: SecretRedactor) -> int:
     return EXIT_OK
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, config_path: Path) -> int:
     import uvloop
 
     if settings.mode == "live" and os.environ.get(LIVE_CONFIRMATION) != "yes":
@@ -124,7 +134,7 @@ def run(settings: Settings) -> int:
     from arbiter.app import run_daemon
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        runner.run(run_daemon(settings))
+        runner.run(run_daemon(settings, config_path))
     return EXIT_OK
 
 
@@ -237,9 +247,18 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return send_command(settings, halt)
     if args.command == "resume":
         return send_command(settings, {"command": "resume"})
+    if args.command == "ctl":
+        from arbiter.ctl import send
+
+        arguments: dict[str, object] = {}
+        if args.command == "ctl" and args.flatten:
+            arguments["flatten"] = True
+        if args.limit is not None:
+            arguments |= {"limit": args.limit, "value": args.value}
+        return send(settings, args.command_name, arguments, args.timeout)
     redactor = configure_logging(settings.logging, settings.secrets())
     if args.command == "run":
-        return _guarded(args, lambda: run(settings))
+        return _guarded(args, lambda: run(settings, args.config))
     return _guarded(args, lambda: check_config(settings, redactor))
 
 

@@ -112,6 +112,35 @@ class RiskSettings(Section):
     max_open_decisions: int = Field(default=2, ge=1)
 
 
+class MqttSettings(Section):
+    """Telemetry and remote control over an MQTT broker; never on the trading path."""
+
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    topic_prefix: str = Field(default="arbiter", pattern=r"^[A-Za-z0-9_/-]+$")
+    username: str | None = None
+    password: SecretStr | None = None
+    password_file: Path | None = None
+    tls: bool = False
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    heartbeat_interval: float = Field(default=5.0, gt=0)
+    books_interval: float = Field(
+        default=5.0, gt=0, description="book summaries at most this often"
+    )
+    queue_size: int = Field(
+        default=1000, ge=1, description="telemetry kept while the broker is away"
+    )
+    control_secret: SecretStr | None = None
+    control_secret_file: Path | None = None
+    control_window: float = Field(default=30.0, gt=0, description="seconds a command stays valid")
+    risk_bounds: dict[str, tuple[Decimal, Decimal]] = Field(
+        default_factory=dict, description="set-risk may move a limit only within [low, high]"
+    )
+
+
 def _default_state_dir() -> Path:
     # systemd's StateDirectory= may list several directories, separated by colons.
     state = os.environ.get("STATE_DIRECTORY")
@@ -145,6 +174,7 @@ class Settings(BaseSettings):
     paper: PaperSettings = PaperSettings()
     strategy: StrategySettings = StrategySettings()
     risk: RiskSettings = RiskSettings()
+    mqtt: MqttSettings = MqttSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
     @classmethod

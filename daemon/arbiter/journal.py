@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS equity (
 CREATE TABLE IF NOT EXISTS halts (
     id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, reason TEXT NOT NULL,
     flatten INTEGER NOT NULL, active INTEGER NOT NULL, cleared_ms INTEGER);
+CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, ts REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS fills_by_time ON fills (ts_ms);
 CREATE INDEX IF NOT EXISTS decisions_by_state ON decisions (state);
 """
@@ -319,6 +320,15 @@ class Journal:
             "SELECT state, count(*) FROM decisions WHERE ts_ms >= ? GROUP BY state", (since_ms,)
         ).fetchall()
         return dict(rows)
+
+    def remember_nonce(self, nonce: str, ts: float, keep_seconds: float = 3600) -> bool:
+        """Records a control message's nonce; False if it was already used (a replay)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM nonces WHERE ts < ?", (ts - keep_seconds,))
+            inserted = self.db.execute(
+                "INSERT INTO nonces VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING", (nonce, ts)
+            ).rowcount
+        return inserted == 1
 
     def integrity(self) -> str:
         (result,) = self.db.execute("PRAGMA integrity_check").fetchone()

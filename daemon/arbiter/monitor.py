@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from arbiter.bus import Bus
 from arbiter.config import MonitorSettings
 from arbiter.logging import get_logger
 from arbiter.market_data import BookState, MarketData
@@ -25,11 +26,15 @@ class Monitor:
         market: MarketData,
         settings: MonitorSettings,
         notifier: Notifier,
+        *,
         trader: Trader | None = None,
+        bus: Bus | None = None,
         summary_stream: TextIO = sys.stderr,
     ) -> None:
         self.market = market
         self.trader = trader
+        self.bus = bus
+        self.started = time.monotonic()
         self.settings = settings
         self.notifier = notifier
         self.summary_stream = summary_stream
@@ -38,7 +43,7 @@ class Monitor:
     async def run(self) -> None:
         watchdog = Notifier.watchdog_interval()
         tick = min(TICK, watchdog) if watchdog else TICK
-        due = {"stats": 0.0, "summary": 0.0, "watchdog": 0.0}
+        due = {"stats": 0.0, "summary": 0.0, "watchdog": 0.0, "heartbeat": 0.0, "books": 0.0}
         while True:
             now = time.monotonic()
             self.market.check_staleness()
@@ -54,10 +59,47 @@ class Monitor:
                 if self.trader is not None:
                     self.trader.snapshot_equity()
                 due["stats"] = now + self.settings.stats_interval
+            if self.bus is not None:
+                self.publish_telemetry(now, due)
             if self.settings.summary_interval and now >= due["summary"]:
                 print(self.summary_line(), file=self.summary_stream, flush=True)
                 due["summary"] = now + self.settings.summary_interval
             await asyncio.sleep(tick)
+
+    def publish_telemetry(self, now: float, due: dict[str, float]) -> None:
+        bus = self.bus
+        assert bus is not None
+        trading = self.trader.status() if self.trader is not None else {}
+        state = {
+            "ready": self.ready,
+            "paused": bool(self.trader and self.trader.paused),
+            "halted": bool(trading.get("halts")),
+        }
+        if any(bus.status.get(key) != value for key, value in state.items()):
+            bus.set_status(**state)
+        if now >= due["heartbeat"]:
+            books = self.market.health.values()
+            bus.publish(
+                "heartbeat",
+                {
+                    "uptime_s": round(now - self.started, 1),
+                    "books_synced": sum(h.state is BookState.SYNCED for h in books),
+                    "books": len(books),
+                    "mqtt_dropped": bus.dropped,
+                    "mqtt_queued": len(bus.queue),
+                    "equity": trading.get("equity"),
+                    "today_pnl": trading.get("today_pnl"),
+                    **state,
+                },
+            )
+            due["heartbeat"] = now + bus.settings.heartbeat_interval
+        if now >= due["books"]:
+            summaries = [
+                {k: v for k, v in book.items() if k not in ("bids", "asks")}
+                for book in self.market.status(depth=0)
+            ]
+            bus.publish("books", {"books": summaries})
+            due["books"] = now + bus.settings.books_interval
 
     def status_line(self) -> str:
         books = self.market.health.values()

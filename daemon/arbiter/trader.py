@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -72,10 +73,15 @@ class Trader:
             marks=self.mark,
             on_balances=self._balances_changed,
         )
+        self.executor.publish = self._publish
         self.strategy = Strategy(strategy)
         self.scanner = self._scanner()
         self.queue: asyncio.Queue[Decision] = asyncio.Queue()
         self.active: set[str] = set()
+        #: No new decisions while paused (remote control); scanning goes on.
+        self.paused = False
+        #: Telemetry sink (topic, body): MQTT when enabled.
+        self.publish: Callable[[str, dict[str, Any]], None] = lambda topic, body: None
         #: Keys whose last decision was refused, and until when they rest (ms).
         self.resting: dict[str, int] = {}
         self.sampled: dict[str, int] = {}
@@ -195,6 +201,8 @@ class Trader:
                 continue
             if opportunity.key in self.active or self.risk.state.halted or not self.reconciled:
                 continue
+            if self.paused:
+                continue
             if self.resting.get(opportunity.key, 0) > now:
                 continue
             quote_mark = self.mark(assets(opportunity.legs[0].symbol)[1])
@@ -235,6 +243,17 @@ class Trader:
                 "persistence_ms": opportunity.persistence_ms,
                 "legs": legs,
                 "inputs": self._inputs(opportunity),
+            },
+        )
+        self.publish(
+            "opportunities",
+            {
+                "key": opportunity.key,
+                "kind": opportunity.kind,
+                "profit": opportunity.profit,
+                "profit_bps": opportunity.profit_bps,
+                "persistence_ms": opportunity.persistence_ms,
+                "legs": legs,
             },
         )
         log.info(
@@ -330,10 +349,39 @@ class Trader:
             await self.executor.execute_order(order)
 
     def resume(self) -> int:
+        """Clears halts and a pause."""
         cleared = self.journal.clear_halts(now_ms())
         self.risk.state.halts.clear()
+        self.paused = False
         log.info("resumed", halts_cleared=cleared)
         return cleared
+
+    def _publish(self, topic: str, body: dict[str, Any]) -> None:
+        self.publish(topic, body)  # late-bound: the bus is attached after construction
+
+    def pause(self) -> None:
+        self.paused = True
+        log.info("paused")
+
+    def set_risk(self, limit: str, value: Decimal, bounds: tuple[Decimal, Decimal]) -> None:
+        """Moves one risk limit, within the bounds the configuration allows."""
+        low, high = bounds
+        if not low <= value <= high:
+            raise ValueError(f"{limit} = {value} is outside [{low}, {high}]")
+        current = self.risk.limits
+        if limit not in type(current).model_fields:
+            raise ValueError(f"unknown limit {limit!r}")
+        self.risk.limits = current.model_copy(update={limit: type(getattr(current, limit))(value)})
+        log.info("risk_changed", limit=limit, value=str(value))
+
+    def reload(self, settings: Settings) -> None:
+        """Takes a re-read configuration's strategy and risk sections (the rest needs a restart)."""
+        self.settings = self.settings.model_copy(
+            update={"strategy": settings.strategy, "risk": settings.risk}
+        )
+        self.strategy = Strategy(settings.strategy)
+        self.risk.limits = settings.risk
+        log.info("config_reloaded")
 
     def snapshot_equity(self) -> None:
         equity = self.equity()
@@ -343,6 +391,16 @@ class Trader:
             unrealised = self.portfolio.unrealised(self.mark)
         self.journal.equity(
             now_ms(), equity, self.portfolio.realised, self.portfolio.fees, unrealised
+        )
+        self.publish(
+            "equity",
+            {
+                "equity": str(equity),
+                "realised": str(self.portfolio.realised),
+                "fees": str(self.portfolio.fees),
+                "unrealised": str(unrealised),
+                "today_pnl": str(self.risk.state.today_pnl),
+            },
         )
         log.info(
             "equity",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from arbiter.decisions import Decision, LegPlan, Side
 from arbiter.errors import OrderRejectedError
@@ -44,6 +45,8 @@ class Executor:
         self.on_balances = on_balances
         #: Per open decision: quote received less quote paid less fees, in the report asset.
         self.cash: dict[str, Decimal] = {}
+        #: Telemetry sink (topic, body): MQTT when enabled.
+        self.publish: Callable[[str, dict[str, Any]], None] = lambda topic, body: None
 
     async def run(self, decision: Decision) -> str:
         """Runs a decision to its end; returns its final state."""
@@ -64,6 +67,18 @@ class Executor:
             tier=decision.tier,
             expected_profit=str(decision.expected_profit),
         )
+        self.publish(
+            "decisions",
+            {
+                "event": "opened",
+                "id": decision.id,
+                "key": decision.key,
+                "kind": decision.kind,
+                "tier": decision.tier,
+                "legs": decision.legs_as_json(),
+                "expected_profit": str(decision.expected_profit),
+            },
+        )
         self.cash[decision.id] = ZERO
         state: str = "failed"
         reason: str | None = "unexpected error"
@@ -72,12 +87,17 @@ class Executor:
         finally:
             self.risk.state.open_decisions -= 1
             self.journal.close_decision(decision.id, now_ms(), state, reason)
-            log.info(
-                "decision_closed",
-                id=decision.id,
-                state=state,
-                reason=reason,
-                cash_pnl=str(self.cash.pop(decision.id)),
+            cash = str(self.cash.pop(decision.id))
+            log.info("decision_closed", id=decision.id, state=state, reason=reason, cash_pnl=cash)
+            self.publish(
+                "decisions",
+                {
+                    "event": "closed",
+                    "id": decision.id,
+                    "state": state,
+                    "reason": reason,
+                    "cash_pnl": cash,
+                },
             )
         return state
 
@@ -158,6 +178,21 @@ class Executor:
                 fee=str(result.fee),
                 fee_asset=result.fee_asset,
                 partial=result.reason == "partial",
+            )
+            self.publish(
+                "fills",
+                {
+                    "client_order_id": order.client_order_id,
+                    "decision_id": order.decision_id,
+                    "venue": order.venue,
+                    "symbol": order.symbol,
+                    "side": order.side,
+                    "purpose": order.purpose,
+                    "base": str(result.filled),
+                    "quote": str(result.quote),
+                    "fee": str(result.fee),
+                    "fee_asset": result.fee_asset,
+                },
             )
             self.on_balances(order.venue, assets(order.symbol))
             quote_mark = self.marks(assets(order.symbol)[1]) or ZERO
