@@ -34,6 +34,9 @@ TOPICS = {
     "control/ack": (1, False),
 }
 
+URGENT = ("control/ack",)
+STATE_TOPICS = ("status", "heartbeat", "books", "equity")
+
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
@@ -43,7 +46,13 @@ class Bus:
         self.base = f"{settings.topic_prefix}/{instance}"
         self.instance = instance
         self.verifier = verifier
+        #: Events (opportunities, decisions, fills): bounded, the oldest dropped first.
         self.queue: deque[tuple[str, bytes]] = deque()
+        #: State topics (status, heartbeat, books, equity): only the latest of each is worth
+        #: sending, so a newer one replaces the waiting one; they go first.
+        self.latest: dict[str, bytes] = {}
+        #: Control acknowledgements: go first, never dropped.
+        self.urgent: deque[tuple[str, bytes]] = deque()
         self.dropped = 0
         self.connected = False
         self.status: dict[str, Any] = {"state": "online"}
@@ -58,14 +67,19 @@ class Bus:
         ).encode()
 
     def publish(self, topic: str, body: dict[str, Any]) -> None:
-        """Queues a message; never blocks and never fails. The oldest message goes first when
-        the queue is full, and is counted."""
+        """Queues a message; never blocks and never fails. When the event queue is full its
+        oldest message is dropped, and counted."""
         if not self.settings.enabled:
             return
-        if len(self.queue) >= self.settings.queue_size:
-            self.queue.popleft()
-            self.dropped += 1
-        self.queue.append((topic, self.payload(body)))
+        if topic in URGENT:
+            self.urgent.append((topic, self.payload(body)))
+        elif topic in STATE_TOPICS:
+            self.latest[topic] = self.payload(body)
+        else:
+            if len(self.queue) >= self.settings.queue_size:
+                self.queue.popleft()
+                self.dropped += 1
+            self.queue.append((topic, self.payload(body)))
         self._drained.clear()
         self._wake.set()
 
@@ -102,14 +116,24 @@ class Bus:
 
     async def _send(self, client: aiomqtt.Client) -> None:
         while True:
-            while self.queue:
-                topic, payload = self.queue[0]
-                qos, retain = TOPICS.get(topic, (0, False))
-                await client.publish(f"{self.base}/{topic}", payload, qos, retain)
-                self.queue.popleft()  # only once the broker has it
+            while self.urgent or self.latest or self.queue:
+                if self.urgent or not self.latest:
+                    queue = self.urgent or self.queue
+                    topic, payload = queue[0]
+                    await self._publish(client, topic, payload)
+                    queue.popleft()  # only once the broker has it
+                else:
+                    topic, payload = next(iter(self.latest.items()))
+                    await self._publish(client, topic, payload)
+                    if self.latest.get(topic) is payload:  # not replaced meanwhile
+                        del self.latest[topic]
             self._drained.set()
             self._wake.clear()
             await self._wake.wait()
+
+    async def _publish(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
+        qos, retain = TOPICS.get(topic, (0, False))
+        await client.publish(f"{self.base}/{topic}", payload, qos, retain)
 
     async def _receive(self, client: aiomqtt.Client, handle: Handler) -> None:
         prefix = f"{self.base}/control/"

@@ -25,7 +25,7 @@ def send(settings: Settings, command: str, args: dict[str, object], timeout: flo
     try:
         ack = asyncio.run(asyncio.wait_for(_exchange(settings, command, message), timeout))
     except (aiomqtt.MqttError, TimeoutError) as error:
-        reason = error or f"no acknowledgement within {timeout:.0f}s"
+        reason = str(error) or f"no acknowledgement within {timeout:.0f}s"
         print(f"arbiter: {command} not acknowledged: {reason}", file=sys.stderr)
         return EXIT_FAILURE
     print(json.dumps(ack))

@@ -432,6 +432,7 @@ class Trader:
             "unrealised": unrealised,
             "today_pnl": str(self.risk.state.today_pnl),
             "open_decisions": self.risk.state.open_decisions,
+            "paused": self.paused,
             "decisions_today": self.journal.decisions_since(day_start_ms(now_ms())),
             "halts": self.risk.state.halts,
         }
