@@ -193,6 +193,11 @@ def test_signed_control_and_refusals(tmp_path: Path, broker: Broker) -> None:
             limit = ctl(config, "set-risk", "--limit", "max_order_notional", "--value", "5000")
             assert limit.returncode == 1
             assert "outside" in limit.stdout
+            within = ctl(config, "set-risk", "--limit", "max_order_notional", "--value", "400")
+            assert within.returncode == 0, within.stdout
+            changed = [e for e in running.events() if e["event"] == "risk_changed"]
+            assert changed[-1]["value"] == "400"
+            assert ctl(config, "reload").returncode == 0
             halted = ctl(config, "halt")
             assert halted.returncode == 0
             assert running.status()["trading"]["halts"]
