@@ -112,17 +112,21 @@ def ctl(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def trading_config(directory: Path, exchange_port: int, broker_port: int, extra: str = "") -> Path:
+    return daemon_config(
+        directory,
+        exchange_port,
+        ["spot", "linear"],
+        taker_fee="0",
+        extra_toml=mqtt_toml(broker_port, extra),
+    )
+
+
 def test_telemetry_and_the_last_will(tmp_path: Path, broker: Broker) -> None:
     listener = Listener(broker.port)
     try:
         with emulator(SPOT, USDM, speed=30) as exchange:
-            config = daemon_config(
-                tmp_path,
-                exchange.port,
-                ["spot", "linear"],
-                taker_fee="0",
-                extra_toml=mqtt_toml(broker.port),
-            )
+            config = trading_config(tmp_path, exchange.port, broker.port)
             with daemon(config) as running:
                 wait_for(
                     lambda: any(s["state"] == "online" for s in listener.on("status")), 30, "online"
@@ -146,13 +150,7 @@ def test_telemetry_and_the_last_will(tmp_path: Path, broker: Broker) -> None:
 
 def test_signed_control_and_refusals(tmp_path: Path, broker: Broker) -> None:
     with emulator(SPOT, USDM, speed=30) as exchange:
-        config = daemon_config(
-            tmp_path,
-            exchange.port,
-            ["spot", "linear"],
-            taker_fee="0",
-            extra_toml=mqtt_toml(broker.port),
-        )
+        config = trading_config(tmp_path, exchange.port, broker.port)
         env = {"ARBITER_MQTT__CONTROL_SECRET": SECRET}
         with daemon(config, env=env) as running:
             wait_for(lambda: decisions(running) >= 2, 60, "trading")
@@ -207,13 +205,7 @@ def test_signed_control_and_refusals(tmp_path: Path, broker: Broker) -> None:
 
 def test_trading_goes_on_while_the_broker_is_away(tmp_path: Path, broker: Broker) -> None:
     with emulator(SPOT, USDM, speed=30) as exchange:
-        config = daemon_config(
-            tmp_path,
-            exchange.port,
-            ["spot", "linear"],
-            taker_fee="0",
-            extra_toml=mqtt_toml(broker.port, "queue_size = 20"),
-        )
+        config = trading_config(tmp_path, exchange.port, broker.port, "queue_size = 20")
         with daemon(config) as running:
             wait_for(lambda: decisions(running) >= 2, 60, "trading")
             broker.stop()
@@ -250,13 +242,7 @@ def test_tls_and_passwords(tmp_path: Path) -> None:
             for password, expect_online in (("right-password", True), ("wrong-password", False)):
                 directory = tmp_path / password
                 directory.mkdir()
-                config = daemon_config(
-                    directory,
-                    exchange.port,
-                    ["spot", "linear"],
-                    taker_fee="0",
-                    extra_toml=mqtt_toml(secure.port, tls),
-                )
+                config = trading_config(directory, exchange.port, secure.port, tls)
                 env = {"ARBITER_MQTT__PASSWORD": password}
                 with daemon(config, env=env) as running:
                     wait_for(lambda: decisions(running) >= 2, 60, "trading")

@@ -233,29 +233,16 @@ class Trader:
             }
             for leg in opportunity.legs
         ]
-        self.journal.opportunity(
-            now,
-            {
-                "key": opportunity.key,
-                "kind": opportunity.kind,
-                "profit": opportunity.profit,
-                "profit_bps": opportunity.profit_bps,
-                "persistence_ms": opportunity.persistence_ms,
-                "legs": legs,
-                "inputs": self._inputs(opportunity),
-            },
-        )
-        self.publish(
-            "opportunities",
-            {
-                "key": opportunity.key,
-                "kind": opportunity.kind,
-                "profit": opportunity.profit,
-                "profit_bps": opportunity.profit_bps,
-                "persistence_ms": opportunity.persistence_ms,
-                "legs": legs,
-            },
-        )
+        summary = {
+            "key": opportunity.key,
+            "kind": opportunity.kind,
+            "profit": opportunity.profit,
+            "profit_bps": opportunity.profit_bps,
+            "persistence_ms": opportunity.persistence_ms,
+            "legs": legs,
+        }
+        self.journal.opportunity(now, {**summary, "inputs": self._inputs(opportunity)})
+        self.publish("opportunities", summary)
         log.info(
             "opportunity",
             key=opportunity.key,
