@@ -92,7 +92,7 @@ def test_kill_9_then_restart_loses_nothing_and_books_nothing_twice(tmp_path: Pat
                 timeout=30,
                 check=True,
             )
-            assert '"halted": true' in halted.stdout
+            assert '"ok": true' in halted.stdout
             wait_for(lambda: second.status()["trading"]["open_decisions"] == 0, 30, "quiet")
             kill(second)
 

@@ -1,5 +1,6 @@
 """`arbiter run`: the supervisor. One TaskGroup owns every task; SIGTERM or SIGINT stop them in
-order (feeds and their exchange connections, monitor, status socket) and the process exits 0."""
+order (feeds and their exchange connections, the trader, the monitor, MQTT after a last
+`offline` status, the journal, the status socket) and the process exits 0."""
 
 from __future__ import annotations
 
@@ -68,6 +69,8 @@ def control_handler(
                 if config_path is None:
                     raise ValueError("no configuration file to reload")
                 trader.reload(load_settings(config_path))
+            else:
+                raise ValueError(f"unknown command {command!r}")
         except (ValueError, KeyError, ConfigError) as error:
             return {"ok": False, "detail": str(error)}
         return {"ok": True}
@@ -118,13 +121,11 @@ async def run_daemon(settings: Settings, config_path: Path | None = None) -> Non
             "trading": trader.status(),
         }
 
-    async def control(command: dict[str, Any]) -> dict[str, Any]:
-        if command.get("command") == "halt":
-            await trader.halt(str(command.get("reason", "operator")), bool(command.get("flatten")))
-            return {"halted": True}
-        if command.get("command") == "resume":
-            return {"resumed": trader.resume()}
-        return {"error": f"unknown command {command.get('command')!r}"}
+    handle = control_handler(trader, settings, config_path)
+
+    async def control(request: dict[str, Any]) -> dict[str, Any]:
+        # The status socket is the daemon user's own: its commands need no signature.
+        return await handle({"command": request.get("command"), "args": request})
 
     path = socket_path(settings.runtime_dir, settings.instance)
     async with AsyncExitStack() as cleanup:
@@ -149,7 +150,6 @@ async def run_daemon(settings: Settings, config_path: Path | None = None) -> Non
             trader_task = tasks.create_task(trader.run(), name="trader")
             bus_task = None
             if bus is not None:
-                handle = control_handler(trader, settings, config_path)
                 bus_task = tasks.create_task(bus.run(handle), name="mqtt")
             monitor_task = tasks.create_task(monitor.run(), name="monitor")
             await stop.wait()

@@ -187,7 +187,7 @@ def send_command(settings: Settings, command: dict[str, object]) -> int:
     if answer is None:
         return EXIT_FAILURE
     print(json.dumps(answer))
-    return EXIT_FAILURE if "error" in answer else EXIT_OK
+    return EXIT_OK if answer.get("ok") else EXIT_FAILURE
 
 
 def sim_exchange(args: argparse.Namespace) -> int:
