@@ -60,6 +60,7 @@ format: $(BUILT)
 bench: $(BUILT)
 	$(BIN)/python bench/book_replay.py
 	$(BIN)/python bench/feed_throughput.py
+	$(BIN)/python bench/scanner_latency.py
 	cargo bench --manifest-path $(CARGO_MANIFEST) --bench replay
 
 demo: $(BUILT)
