@@ -10,7 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-from arbiter.books import Opportunity, Scanner
+from arbiter.books import Opportunity
 from arbiter.config import Settings
 from arbiter.decisions import Decision
 from arbiter.execution.executor import Executor
@@ -24,6 +24,7 @@ from arbiter.journal import Journal, day_start_ms
 from arbiter.logging import get_logger
 from arbiter.market_data import MarketData
 from arbiter.money import ZERO, money, to_decimal
+from arbiter.scanning import best_spread, build_scanner
 from arbiter.strategy import Strategy
 
 log = get_logger("arbiter.trader")
@@ -44,24 +45,7 @@ class Trader:
             restored.balances, restored.realised, restored.fees, restored.initial_equity
         )
         self.risk = Risk(settings.risk, RiskState(restored.today_pnl, 0, restored.active_halts))
-        self.broker: Broker
-        if settings.mode == "live":
-            exchanges = {
-                name: make_exchange(venue, on_malformed=lambda _sample: None)
-                for name, venue in settings.venues.items()
-            }
-            self.broker = LiveBroker(
-                exchanges, portfolio=self.portfolio, journal=self.journal, marks=self.mark
-            )
-        else:
-            self.broker = PaperBroker(
-                market,
-                portfolio=self.portfolio,
-                journal=self.journal,
-                fees={name: venue.taker_fee for name, venue in settings.venues.items()},
-                latency_s=settings.paper.latency_ms / 1000,
-                marks=self.mark,
-            )
+        self.broker = self._broker()
         #: Live trading waits for the balances to be reconciled with the venues.
         self.reconciled = settings.mode != "live"
         self.executor = Executor(
@@ -75,7 +59,7 @@ class Trader:
         )
         self.executor.publish = self._publish
         self.strategy = Strategy(strategy)
-        self.scanner = self._scanner()
+        self.scanner, self.cross_groups = build_scanner(settings, self.portfolio.balances)
         self.queue: asyncio.Queue[Decision] = asyncio.Queue()
         self.active: set[str] = set()
         #: No new decisions while paused (remote control); scanning goes on.
@@ -122,35 +106,24 @@ class Trader:
         self._opening_pending = True
         return portfolio
 
-    def _scanner(self) -> Scanner:
+    def _broker(self) -> Broker:
         settings = self.settings
-        scanner = Scanner(slippage_bps=settings.strategy.slippage_bps)
-        books = [
-            (name, symbol) for name, venue in settings.venues.items() for symbol in venue.symbols
-        ]
-        for name, venue_settings in settings.venues.items():
-            scanner.set_fee(name, float(venue_settings.taker_fee))
-        for (venue, asset), amount in self.portfolio.balances.items():
-            scanner.set_inventory(venue, asset, float(amount))
-        stable = set(settings.strategy.stablecoins)
-        groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for venue, symbol in books:
-            base, quote = assets(symbol)
-            # USDT, USDC and USD quote legs are one instrument for cross-venue arbitrage.
-            groups.setdefault((base, "USD" if quote in stable else quote), []).append(
-                (venue, symbol)
+        if settings.mode == "live":
+            exchanges = {
+                name: make_exchange(venue, on_malformed=lambda _sample: None)
+                for name, venue in settings.venues.items()
+            }
+            return LiveBroker(
+                exchanges, portfolio=self.portfolio, journal=self.journal, marks=self.mark
             )
-            if base in stable and quote in stable:
-                scanner.add_peg(venue, symbol)
-        self.cross_groups = [members for members in groups.values() if len(members) > 1]
-        for members in self.cross_groups:
-            scanner.add_cross_group(members)
-        for triangle in settings.strategy.triangles:
-            symbols = list(settings.venues[triangle.venue].symbols)
-            scanner.add_triangles(
-                triangle.venue, list(triangle.currencies), symbols, float(triangle.max_start)
-            )
-        return scanner
+        return PaperBroker(
+            self.market,
+            portfolio=self.portfolio,
+            journal=self.journal,
+            fees={name: venue.taker_fee for name, venue in settings.venues.items()},
+            latency_s=settings.paper.latency_ms / 1000,
+            marks=self.mark,
+        )
 
     # -- marks, equity ------------------------------------------------------------------------
 
@@ -425,29 +398,8 @@ class Trader:
         }
 
     def best_spread(self) -> str | None:
-        """For people: the best cross-venue spread right now against the fees and buffer it
-        must clear, opportunity or not."""
-        best: tuple[float, str] | None = None
-        buffer = 2 * self.settings.strategy.slippage_bps
-        for members in self.cross_groups:
-            for buy in members:
-                for sell in members:
-                    ask = self.market.store.top_of_book(*buy)[1]
-                    bid = self.market.store.top_of_book(*sell)[0]
-                    if buy == sell or ask is None or bid is None:
-                        continue
-                    gross = (bid[0] - ask[0]) / ask[0] * 1e4
-                    costs = buffer + 1e4 * float(
-                        self.settings.venues[buy[0]].taker_fee
-                        + self.settings.venues[sell[0]].taker_fee
-                    )
-                    text = (
-                        f"best cross: buy {buy[0]} sell {sell[0]} {gross:+.2f}bps gross "
-                        f"vs {costs:.2f}bps fees+buffer"
-                    )
-                    if best is None or gross - costs > best[0]:
-                        best = (gross - costs, text)
-        return None if best is None else best[1]
+        """For people: the best cross spread now, against the fees it must clear."""
+        return best_spread(self.market.store, self.settings, self.cross_groups)
 
     async def close(self) -> None:
         if isinstance(self.broker, LiveBroker):
