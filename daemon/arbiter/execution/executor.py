@@ -59,26 +59,15 @@ class Executor:
             return "rejected"
         self.journal.open_decision(decision)
         self.risk.state.open_decisions += 1
-        log.info(
-            "decision",
-            id=decision.id,
-            key=decision.key,
-            kind=decision.kind,
-            tier=decision.tier,
-            expected_profit=str(decision.expected_profit),
-        )
-        self.publish(
-            "decisions",
-            {
-                "event": "opened",
-                "id": decision.id,
-                "key": decision.key,
-                "kind": decision.kind,
-                "tier": decision.tier,
-                "legs": decision.legs_as_json(),
-                "expected_profit": str(decision.expected_profit),
-            },
-        )
+        opened = {
+            "id": decision.id,
+            "key": decision.key,
+            "kind": decision.kind,
+            "tier": decision.tier,
+            "expected_profit": str(decision.expected_profit),
+        }
+        log.info("decision", **opened)
+        self.publish("decisions", {"event": "opened", **opened, "legs": decision.legs_as_json()})
         self.cash[decision.id] = ZERO
         state: str = "failed"
         reason: str | None = "unexpected error"
@@ -166,34 +155,19 @@ class Executor:
     async def execute_order(self, order: OrderRequest) -> OrderResult:
         result = await self.broker.execute(order)
         if result.filled > 0:
-            log.info(
-                "order_filled",
-                client_order_id=order.client_order_id,
-                venue=order.venue,
-                symbol=order.symbol,
-                side=order.side,
-                purpose=order.purpose,
-                base=str(result.filled),
-                quote=str(result.quote),
-                fee=str(result.fee),
-                fee_asset=result.fee_asset,
-                partial=result.reason == "partial",
-            )
-            self.publish(
-                "fills",
-                {
-                    "client_order_id": order.client_order_id,
-                    "decision_id": order.decision_id,
-                    "venue": order.venue,
-                    "symbol": order.symbol,
-                    "side": order.side,
-                    "purpose": order.purpose,
-                    "base": str(result.filled),
-                    "quote": str(result.quote),
-                    "fee": str(result.fee),
-                    "fee_asset": result.fee_asset,
-                },
-            )
+            fill = {
+                "client_order_id": order.client_order_id,
+                "venue": order.venue,
+                "symbol": order.symbol,
+                "side": order.side,
+                "purpose": order.purpose,
+                "base": str(result.filled),
+                "quote": str(result.quote),
+                "fee": str(result.fee),
+                "fee_asset": result.fee_asset,
+            }
+            log.info("order_filled", **fill, partial=result.reason == "partial")
+            self.publish("fills", {**fill, "decision_id": order.decision_id})
             self.on_balances(order.venue, assets(order.symbol))
             quote_mark = self.marks(assets(order.symbol)[1]) or ZERO
             with money():
