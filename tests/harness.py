@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from arbiter.status import ask, socket_path
-from tests.conftest import RECORDINGS, ROOT
+from tests.conftest import RECORDINGS, ROOT, write_config
 
 T = TypeVar("T")
 
@@ -138,9 +138,7 @@ def daemon_config(
             f'"{rest_key}" = "http://127.0.0.1:{port}{rest_path}"',
             f'"{ws_key}" = "ws://127.0.0.1:{port}{ws_path}"',
         ]
-    path = directory / "arbiter.toml"
-    path.write_text("\n".join(lines) + "\n" + extra_toml)
-    return path
+    return write_config(directory, "\n".join(lines) + "\n" + extra_toml)
 
 
 class Daemon:

@@ -12,7 +12,7 @@ import pytest
 
 from arbiter.config import Settings, load_settings
 from arbiter.errors import ConfigError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, write_config
 
 VENUE = '[venues.x]\nexchange = "binance"\nsymbols = ["BTC/USDT"]\n'
 
@@ -30,9 +30,7 @@ def arbiter(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "arbiter.toml"
-    path.write_text(text)
-    return path
+    return write_config(tmp_path, text)
 
 
 def test_version() -> None:

@@ -92,7 +92,7 @@ def desk(tmp_path: Path) -> Desk:
 
 
 async def test_a_cross_trade_fills_both_legs_with_exact_fees(desk: Desk) -> None:
-    assert await desk.executor.run(desk.cross("2")) == "done"
+    assert (await desk.executor.run(desk.cross("2")))[0] == "done"
     p = desk.portfolio
     bought = Decimal(2)  # 1 @ 100 + 1 @ 100.5 = 200.5 USDT; fee 0.002 BTC
     assert p.balance("a", "USDT") == Decimal(1000) - Decimal("200.5")
@@ -135,7 +135,7 @@ async def test_partial_fills_stop_at_the_limit_the_depth_and_the_balance(desk: D
 async def test_a_second_leg_that_cannot_fill_is_unwound_and_the_loss_recorded(desk: Desk) -> None:
     decision = desk.cross("1", sell_limit="105")  # nobody on b pays 105
     with capture_logs() as logs:
-        assert await desk.executor.run(decision) == "unwound"
+        assert (await desk.executor.run(decision))[0] == "unwound"
     assert desk.portfolio.balance("a", "BTC") == 0  # what leg 1 delivered was sold back
     assert desk.portfolio.balance("b", "BTC") == Decimal(2)
     closed = next(e for e in logs if e["event"] == "decision_closed")
@@ -168,7 +168,7 @@ async def test_each_risk_limit_refuses_the_order_that_would_break_it(
     elif prepare == "halt":
         desk.executor.halt("test", flatten=False)
     with capture_logs() as logs:
-        assert await desk.executor.run(desk.cross("1")) == "rejected"
+        assert (await desk.executor.run(desk.cross("1"))) == ("rejected", 0)
     rejections = [e for e in logs if e["event"] == "order_rejected"]
     assert [e["limit"] for e in rejections] == [limit]
     assert desk.portfolio.balance("a", "BTC") == 0  # nothing was sent

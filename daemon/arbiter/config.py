@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from arbiter.errors import ConfigError
+from arbiter.governor.pricing import load_pricing
 
 DEFAULT_CONFIG = Path("config/default.toml")
 
@@ -141,6 +143,116 @@ class MqttSettings(Section):
     )
 
 
+class CloudSettings(Section):
+    """A paid provider reached through its official SDK. No key configured: the rung is off."""
+
+    base_url: str | None = Field(default=None, description="API address; None = the provider's")
+    api_key: SecretStr | None = None
+    api_key_file: Path | None = None
+    timeout: float = Field(default=10.0, gt=0, description="seconds per request")
+
+
+class AiTierSettings(Section):
+    """A budget tier: from this account equity, this monthly AI budget and these paid rungs."""
+
+    from_equity: Decimal = Field(ge=0)
+    monthly_budget: tuple[Decimal, Decimal] = Field(
+        description="[low, high] dollars a month, scaled with equity across the tier"
+    )
+    cloud: str | None = Field(default=None, description="'provider:model' of the cheap rung")
+    premium: str | None = Field(default=None, description="'provider:model' of the top rung")
+    posture: str = "conservative"
+
+
+def _default_ai_tiers() -> tuple[AiTierSettings, ...]:
+    groq, haiku = "groq:llama-3.3-70b-versatile", "anthropic:claude-haiku-4-5"
+    return (
+        AiTierSettings(
+            from_equity=Decimal(1000), monthly_budget=(Decimal(5), Decimal(15)), cloud=groq
+        ),
+        AiTierSettings(
+            from_equity=Decimal(1500),
+            monthly_budget=(Decimal(25), Decimal(50)),
+            cloud=haiku,
+            posture="balanced",
+        ),
+        AiTierSettings(
+            from_equity=Decimal(3000),
+            monthly_budget=(Decimal(75), Decimal(125)),
+            cloud=groq,
+            premium=haiku,
+            posture="aggressive",
+        ),
+        AiTierSettings(
+            from_equity=Decimal(5000),
+            monthly_budget=(Decimal(150), Decimal(300)),
+            cloud=haiku,
+            premium="anthropic:claude-sonnet-4-5",
+            posture="maximum",
+        ),
+    )
+
+
+class AiSettings(Section):
+    """The escalation ladder (rules, local agents, cheap cloud, premium) and its spend governor."""
+
+    enabled: bool = True
+    pricing_file: Path = Field(
+        default=Path("pricing.toml"), description="relative to the config file's directory"
+    )
+    timezone: str = Field(default="UTC", description="where the budget's days and months turn")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    tiers: tuple[AiTierSettings, ...] = Field(default_factory=_default_ai_tiers)
+    reserve_share: Decimal = Field(
+        default=Decimal("0.30"), ge=0, lt=1, description="of the daily limit, for critical only"
+    )
+    deadline_ms: int = Field(default=2000, gt=0, description="rules decide whatever is late")
+    # When a decision needs an AI at all: the rules' own confidence against what it needs.
+    needed_confidence: float = Field(default=0.6, ge=0, le=1, description="at zero stake")
+    stake_confidence: float = Field(
+        default=0.35, ge=0, le=1, description="added at a stake of risk.max_order_notional"
+    )
+    critical_confidence: float = Field(default=0.95, ge=0, le=1)
+    # Affordability.
+    cloud_min_confidence: float = Field(default=0.8, ge=0, le=1)
+    cloud_max_profit_share: Decimal = Field(
+        default=Decimal("0.10"), gt=0, le=1, description="of today's realised profit"
+    )
+    profit_floor: Decimal = Field(
+        default=Decimal(1), ge=0, description="today's profit counts as at least this"
+    )
+    premium_min_confidence: float = Field(default=0.9, ge=0, le=1)
+    premium_max_profit_share: Decimal = Field(
+        default=Decimal("0.05"), gt=0, le=1, description="of the decision's expected profit"
+    )
+    # Return on AI.
+    roi_target: Decimal = Field(default=Decimal(3), ge=0)
+    roi_window_hours: float = Field(default=24.0, gt=0)
+    roi_min_decisions: int = Field(default=20, ge=1, description="before the ROI is judged")
+    mix_target: tuple[int, int, int] = Field(
+        default=(80, 15, 5), description="local / cloud / premium share of AI-resolved decisions"
+    )
+    # The agents.
+    ollama_host: str = "http://127.0.0.1:11434"
+    local_timeout: float = Field(default=1.5, gt=0, description="seconds per local request")
+    risk_model: str = "llama3.1:8b"
+    signal_model: str = "mistral:7b"
+    max_output_tokens: int = Field(default=200, ge=16, le=4096)
+    groq: CloudSettings = CloudSettings()
+    anthropic: CloudSettings = CloudSettings()
+    breaker_failures: int = Field(default=3, ge=1, description="failures in a row that open it")
+    breaker_cooldown: float = Field(default=30.0, gt=0, description="seconds it stays open")
+
+
 def _default_state_dir() -> Path:
     # systemd's StateDirectory= may list several directories, separated by colons.
     state = os.environ.get("STATE_DIRECTORY")
@@ -175,6 +287,7 @@ class Settings(BaseSettings):
     strategy: StrategySettings = StrategySettings()
     risk: RiskSettings = RiskSettings()
     mqtt: MqttSettings = MqttSettings()
+    ai: AiSettings = AiSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
     @classmethod
@@ -219,9 +332,14 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
     document = _with_secret_files_read(path, Settings, document, prefix="")
     try:
-        return Settings(**document)
+        settings = Settings(**document)
     except ValidationError as error:
-        raise ConfigError(f"{path}: {_first_problem(error)}") from None
+        raise ConfigError(f"{path}: {first_problem(error)}") from None
+    pricing_file = path.parent / settings.ai.pricing_file
+    load_pricing(pricing_file)  # a bad price list stops the start like a bad config
+    return settings.model_copy(
+        update={"ai": settings.ai.model_copy(update={"pricing_file": pricing_file})}
+    )
 
 
 def _with_secret_files_read(
@@ -276,7 +394,7 @@ def _section_type(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
     problem = error.errors()[0]
     key = ".".join(str(part) for part in problem["loc"])
     message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]

@@ -63,6 +63,7 @@ class Strategy:
                 for leg in opportunity.legs
             )
             expected = to_decimal(opportunity.profit) * scale
+            stake = notional * scale
         if legs[0].amount <= 0:
             return None, "below the smallest quantity"
         decision = Decision(
@@ -73,5 +74,8 @@ class Strategy:
             tier=tier,
             legs=legs,
             expected_profit=expected,
+            profit_bps=opportunity.profit_bps,
+            persistence_ms=opportunity.persistence_ms,
+            stake=stake,
         )
         return decision, "ok"

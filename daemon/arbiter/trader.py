@@ -8,8 +8,10 @@ import asyncio
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
+from arbiter.agents.ladder import build_ladder
 from arbiter.books import Opportunity
 from arbiter.config import Settings
 from arbiter.decisions import Decision
@@ -58,6 +60,9 @@ class Trader:
             on_balances=self._balances_changed,
         )
         self.executor.publish = self._publish
+        self.ladder = build_ladder(
+            settings, equity=self.equity, today_profit=lambda: self.risk.state.today_pnl
+        )
         self.strategy = Strategy(strategy)
         self.scanner, self.cross_groups = build_scanner(settings, self.portfolio.balances)
         self.queue: asyncio.Queue[Decision] = asyncio.Queue()
@@ -255,6 +260,7 @@ class Trader:
 
     async def run(self) -> None:
         """Executes queued decisions, up to the open-decision limit at once."""
+        await self.ladder.start()
         if isinstance(self.broker, LiveBroker):
             await self._reconcile(self.broker)
         slots = asyncio.Semaphore(self.settings.risk.max_open_decisions)
@@ -276,11 +282,41 @@ class Trader:
 
     async def _run(self, decision: Decision, slots: asyncio.Semaphore) -> None:
         try:
-            if await self.executor.run(decision) == "rejected":
-                self.resting[decision.key] = now_ms() + REST_AFTER_REJECTION_MS
+            await self._judge_and_execute(decision)
         finally:
             self.active.discard(decision.key)
             slots.release()
+
+    async def _judge_and_execute(self, decision: Decision) -> None:
+        """The ladder rules on the decision; it is executed at the size the ruling allows, and
+        its outcome is set beside what the rules alone would have earned (the shadow)."""
+        ruling = await self.ladder.decide(decision)
+        outcome = partial(
+            self.ladder.governor.outcome,
+            decision.id,
+            rung=ruling.rung,
+            action=ruling.action,
+            shadow_action="trade",
+        )
+        share = min(Decimal(1), ruling.size)
+        if ruling.action == "skip" or share <= 0:
+            log.info(
+                "decision_skipped",
+                key=decision.key,
+                rung=ruling.rung,
+                confidence=ruling.confidence,
+                rationale=ruling.rationale,
+            )
+            self.resting[decision.key] = now_ms() + REST_AFTER_REJECTION_MS
+            # Not traded: the shadow is valued at the profit the rules expected.
+            outcome(profit=ZERO, shadow_profit=decision.expected_profit)
+            return
+        state, cash = await self.executor.run(decision.scaled(share) if share < 1 else decision)
+        if state == "rejected":
+            self.resting[decision.key] = now_ms() + REST_AFTER_REJECTION_MS
+        with money():
+            # A smaller trade than the rules': its result scaled back up to their size.
+            outcome(profit=cash, shadow_profit=cash / share)
 
     # -- control ------------------------------------------------------------------------------
 
@@ -405,3 +441,4 @@ class Trader:
         if isinstance(self.broker, LiveBroker):
             await self.broker.close()
         self.journal.close()
+        self.ladder.governor.ledger.close()

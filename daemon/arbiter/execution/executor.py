@@ -48,15 +48,16 @@ class Executor:
         #: Telemetry sink (topic, body): MQTT when enabled.
         self.publish: Callable[[str, dict[str, Any]], None] = lambda topic, body: None
 
-    async def run(self, decision: Decision) -> str:
-        """Runs a decision to its end; returns its final state."""
+    async def run(self, decision: Decision) -> tuple[str, Decimal]:
+        """Runs a decision to its end; returns its final state and what it earned in cash
+        (report asset, fees included)."""
         try:
             self.risk.check_decision()
             self._check(decision.legs[0], self._order(decision, 0, decision.legs[0], None))
         except OrderRejectedError as error:
             # Refused before anything was sent: logged, not journaled.
             log.info("decision_rejected", key=decision.key, limit=error.limit)
-            return "rejected"
+            return "rejected", ZERO
         self.journal.open_decision(decision)
         self.risk.state.open_decisions += 1
         opened = {
@@ -76,8 +77,10 @@ class Executor:
         finally:
             self.risk.state.open_decisions -= 1
             self.journal.close_decision(decision.id, now_ms(), state, reason)
-            cash = str(self.cash.pop(decision.id))
-            log.info("decision_closed", id=decision.id, state=state, reason=reason, cash_pnl=cash)
+            cash = self.cash.pop(decision.id)
+            log.info(
+                "decision_closed", id=decision.id, state=state, reason=reason, cash_pnl=str(cash)
+            )
             self.publish(
                 "decisions",
                 {
@@ -85,10 +88,10 @@ class Executor:
                     "id": decision.id,
                     "state": state,
                     "reason": reason,
-                    "cash_pnl": cash,
+                    "cash_pnl": str(cash),
                 },
             )
-        return state
+        return state, cash
 
     async def _legs(self, decision: Decision) -> tuple[str, str | None]:
         done: list[tuple[LegPlan, OrderResult]] = []

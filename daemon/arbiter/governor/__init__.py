@@ -1,0 +1,1 @@
+"""The AI spend governor: prices, budgets, the reservation ledger and the AI's measured return."""
