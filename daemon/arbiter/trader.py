@@ -441,4 +441,4 @@ class Trader:
         if isinstance(self.broker, LiveBroker):
             await self.broker.close()
         self.journal.close()
-        self.ladder.governor.ledger.close()
+        await self.ladder.close()

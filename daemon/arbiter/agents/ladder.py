@@ -145,6 +145,11 @@ class Ladder:
             log.warning("ai_models_missing", provider="ollama", models=missing)
         self._availability(None)
 
+    async def close(self) -> None:
+        for provider in self.providers.values():
+            await provider.close()
+        self.governor.ledger.close()
+
     # -- the rules ----------------------------------------------------------------------------
 
     def question(self, decision: Decision) -> Question:
@@ -296,7 +301,7 @@ class Ladder:
             if not breaker.allows():
                 return None
             try:
-                reply = await self._call(agent, question, user)
+                reply = await self.call(agent, question, user)
             except BudgetRefusedError as refused:
                 attempt.refused_by_budget = True
                 log.info(
@@ -327,7 +332,7 @@ class Ladder:
                 user = f"{text}\nYour previous answer was invalid ({problem}). Answer again."
         return None
 
-    async def _call(self, agent: Agent, question: Question, user: str) -> str:
+    async def call(self, agent: Agent, question: Question, user: str) -> str:
         """One request under a reservation: settled from usage, or from the input if cut short."""
         provider = self.providers[agent.provider]
         reservation = self.governor.reserve(

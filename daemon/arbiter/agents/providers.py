@@ -50,6 +50,8 @@ class Provider(Protocol):
         self, model: str, system: str, user: str, schema: dict[str, Any], max_tokens: int
     ) -> Completion: ...
 
+    async def close(self) -> None: ...
+
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
     try:
@@ -117,6 +119,9 @@ class OllamaProvider:
             raise ProviderError("bad_response", repr(error)[:200]) from None
         return [model.model or "" for model in listed.models]
 
+    async def close(self) -> None:
+        await self.client.close()
+
 
 class GroqProvider:
     """Groq's OpenAI-compatible chat completions in JSON mode; the answer is validated by us."""
@@ -128,6 +133,9 @@ class GroqProvider:
         self.client = groq.AsyncGroq(
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
+
+    async def close(self) -> None:
+        await self.client.close()
 
     async def complete(
         self, model: str, system: str, user: str, schema: dict[str, Any], max_tokens: int
@@ -150,8 +158,9 @@ class GroqProvider:
             raise ProviderError("unreachable", str(error)) from None
         except groq.APIStatusError as error:
             raise _status_error(error.status_code, error.body, error.response.headers) from None
-        except groq.APIError as error:
-            raise ProviderError("bad_response", str(error)[:200]) from None
+        except (groq.APIError, ValueError) as error:
+            # ValueError: a body that is not JSON, which the SDK does not wrap.
+            raise ProviderError("bad_response", repr(error)[:200]) from None
         if not response.choices or response.usage is None:
             raise ProviderError("bad_response", "no choices or no usage")
         usage = response.usage
@@ -178,6 +187,9 @@ class AnthropicProvider:
             api_key=api_key, base_url=base_url, timeout=timeout, max_retries=0
         )
 
+    async def close(self) -> None:
+        await self.client.close()
+
     async def complete(
         self, model: str, system: str, user: str, schema: dict[str, Any], max_tokens: int
     ) -> Completion:
@@ -196,8 +208,9 @@ class AnthropicProvider:
             raise ProviderError("unreachable", str(error)) from None
         except anthropic.APIStatusError as error:
             raise _status_error(error.status_code, error.body, error.response.headers) from None
-        except anthropic.APIError as error:
-            raise ProviderError("bad_response", str(error)[:200]) from None
+        except (anthropic.APIError, ValueError) as error:
+            # ValueError: a body that is not JSON, which the SDK does not wrap.
+            raise ProviderError("bad_response", repr(error)[:200]) from None
         answers = [block.input for block in message.content if block.type == "tool_use"]
         text = json.dumps(answers[0]) if answers else ""
         usage = message.usage
