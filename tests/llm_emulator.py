@@ -74,7 +74,8 @@ class Emulator:
         app.router.add_post("/api/chat", self.ollama)
         app.router.add_post("/openai/v1/chat/completions", self.groq)
         app.router.add_post("/v1/messages", self.anthropic)
-        self.runner = web.AppRunner(app)
+        # Handlers stop when their client goes (a hang ends with it), and stopping waits for none.
+        self.runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", self.port)
         await site.start()
