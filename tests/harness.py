@@ -230,4 +230,7 @@ opportunity_sample_ms = 0
 max_position = "100000"
 max_order_notional = "1000"
 max_daily_loss = "1000"
+[ai]
+# Nothing listens on port 9: no local agents, and no API keys, so the rules decide.
+ollama_host = "http://127.0.0.1:9"
 """

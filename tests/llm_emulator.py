@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import threading
 import time
 import uuid
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -277,3 +280,21 @@ def _error(
     else:
         body = {"error": kind}
     return web.json_response(body, status=status, headers=headers)
+
+
+@contextmanager
+def emulator_thread(setup: Callable[[Emulator], None] = lambda _: None) -> Iterator[Emulator]:
+    """An emulator on its own event loop in a thread, for tests that drive daemon processes."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    server = Emulator()
+    setup(server)
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(timeout=10)
+    try:
+        yield server
+    finally:
+        asyncio.run_coroutine_threadsafe(server.stop(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()

@@ -3,6 +3,7 @@ of their APIs: every rung, every fallback and every fault class, each within the
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -256,7 +257,7 @@ async def test_a_rate_limit_keeps_the_provider_closed_for_its_retry_after(
     emulator.script["groq"].append(Behaviour("rate_limited", retry_after=0.5))
     await bench.decide()
     assert not bench.ladder.breakers["groq"].allows()
-    time.sleep(0.6)
+    await asyncio.sleep(0.6)
     assert bench.ladder.breakers["groq"].allows()
 
 

@@ -41,6 +41,9 @@ def run_replay(tmp_path: Path) -> tuple[dict[str, Any], Path]:
             )
             status = wait_for(running.status, 10, "status")
             assert running.stop() == 0
+            events = running.events()
+    # No Ollama and no API keys: the rules decide everything, and say so once.
+    assert [e["reason"] for e in events if e["event"] == "ai_unavailable"] == ["unreachable"]
     return status, tmp_path / "state" / "paper.sqlite"
 
 
@@ -92,6 +95,10 @@ def test_replay_trades_reconcile_and_recompute(tmp_path: Path) -> None:
     assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     done = db.execute("SELECT count(*) FROM decisions WHERE state = 'done'").fetchone()[0]
     assert done >= 10, "the recorded basis is traded"
+    ledger = sqlite3.connect(journal.with_suffix(".ai.sqlite"))
+    rungs = ledger.execute("SELECT rung, count(*) FROM outcomes GROUP BY rung").fetchall()
+    assert rungs == [("rules", rungs[0][1])]
+    assert rungs[0][1] >= done
     fills = db.execute("SELECT base, quote, side, venue FROM fills").fetchall()
     assert len(fills) >= 2 * done
 

@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="print the raw JSON answer")
     status.add_argument("--depth", type=int, default=5, help="levels per side to show")
 
+    spend = commands.add_parser(
+        "spend", help="AI spend today and this month, budget left, mix and return on AI"
+    )
+    _add_config_option(spend)
+    spend.add_argument("--json", action="store_true", help="print the report as JSON")
+
     halt = commands.add_parser("halt", help="kill switch: stop taking new risk")
     _add_config_option(halt)
     halt.add_argument("--flatten", action="store_true", help="also sell every asset held")
@@ -182,6 +188,14 @@ def status(settings: Settings, as_json: bool, depth: int) -> int:
     return EXIT_OK
 
 
+def spend(settings: Settings, as_json: bool) -> int:
+    from arbiter.governor.report import format_report, spend_report
+
+    report = spend_report(settings)
+    print(json.dumps(report, indent=2) if as_json else format_report(report))
+    return EXIT_OK
+
+
 def send_command(settings: Settings, command: dict[str, object]) -> int:
     answer = _ask_daemon(settings, command)
     if answer is None:
@@ -242,11 +256,13 @@ def _simulate(args: argparse.Namespace) -> int:
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "status":
         return status(settings, args.json, args.depth)
-    if args.command == "halt":
-        halt = {"command": "halt", "flatten": args.flatten, "reason": args.reason}
-        return send_command(settings, halt)
-    if args.command == "resume":
-        return send_command(settings, {"command": "resume"})
+    if args.command == "spend":
+        return spend(settings, args.json)
+    if args.command in ("halt", "resume"):
+        command: dict[str, object] = {"command": args.command}
+        if args.command == "halt":
+            command |= {"flatten": args.flatten, "reason": args.reason}
+        return send_command(settings, command)
     if args.command == "ctl":
         from arbiter.ctl import send
 

@@ -95,6 +95,9 @@ def configure_logging(
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # The LLM SDKs' HTTP clients log every request at info; our own events say what matters.
+    for chatty in ("httpx", "httpx2", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
     logging.captureWarnings(True)
     return redactor
 

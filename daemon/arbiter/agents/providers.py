@@ -120,7 +120,7 @@ class OllamaProvider:
         return [model.model or "" for model in listed.models]
 
     async def close(self) -> None:
-        await self.client.close()
+        await self.client.close()  # type: ignore[no-untyped-call]  # untyped in ollama
 
 
 class GroqProvider:

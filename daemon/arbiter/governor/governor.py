@@ -69,16 +69,8 @@ class Governor:
         self.open: dict[int, Reservation] = {}
         #: Cost of each decision's calls so far, for its outcome.
         self.decision_cost: dict[str, Decimal] = {}
-        self.returns = Returns(
-            settings.roi_target,
-            int(settings.roi_window_hours * 3_600_000),
-            settings.roi_min_decisions,
-        )
-        for row in ledger.outcomes(self._now_ms() - self.returns.window_ms):
-            if row.rung != "rules" and row.profit is not None and row.shadow_profit is not None:
-                self.returns.resolved.append(
-                    Resolved(row.ts_ms, row.profit, row.shadow_profit, row.cost)
-                )
+        window_ms = int(settings.roi_window_hours * 3_600_000)
+        self.returns = Returns.of(ledger.outcomes(self._now_ms() - window_ms), settings)
 
     # -- windows and limits -------------------------------------------------------------------
 

@@ -5,9 +5,12 @@ window; below the target the ladder loses its top rung, and gets it back when th
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from arbiter.config import AiSettings
+from arbiter.governor.ledger import OutcomeRow
 from arbiter.money import ZERO, exact, money
 
 
@@ -29,6 +32,21 @@ class Returns:
         self.demoted = 0
         #: Decisions resolved since the ladder last moved: each move is judged on fresh ones.
         self.since_move = 0
+
+    @classmethod
+    def of(cls, outcomes: Iterable[OutcomeRow], settings: AiSettings) -> Returns:
+        """The AI-touched decisions among `outcomes` whose results are known."""
+        returns = cls(
+            settings.roi_target,
+            int(settings.roi_window_hours * 3_600_000),
+            settings.roi_min_decisions,
+        )
+        for row in outcomes:
+            if row.rung != "rules" and row.profit is not None and row.shadow_profit is not None:
+                returns.resolved.append(
+                    Resolved(row.ts_ms, row.profit, row.shadow_profit, row.cost)
+                )
+        return returns
 
     def add(self, row: Resolved) -> None:
         self.resolved.append(row)
