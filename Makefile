@@ -61,6 +61,7 @@ bench: $(BUILT)
 	$(BIN)/python bench/book_replay.py
 	$(BIN)/python bench/feed_throughput.py
 	$(BIN)/python bench/scanner_latency.py
+	$(BIN)/python bench/governor_overhead.py
 	cargo bench --manifest-path $(CARGO_MANIFEST) --bench replay
 
 demo: $(BUILT)
