@@ -80,6 +80,9 @@ def test_kill_9_with_calls_in_flight_never_lowers_the_days_spend(tmp_path: Path)
             # A decision waits on a Groq call that hangs: reserved, not settled.
             wait_for(lambda: llm.count("groq") >= 1, 60, "a paid call in flight")
             reserved = reserved_in_flight(ledger)
+            ai = wait_for(running.status, 10, "status")["trading"]["ai"]
+            assert (ai["in_flight"], Decimal(ai["reserved"])) == (1, reserved)
+            assert ai["rungs"] == ["rules", "local", "cloud"]
             running.process.send_signal(signal.SIGKILL)
             running.process.wait(timeout=10)
         before_restart = spend(config)

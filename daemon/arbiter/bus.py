@@ -30,12 +30,13 @@ TOPICS = {
     "decisions": (1, False),
     "fills": (1, False),
     "equity": (0, False),
+    "spend": (0, False),
     "books": (0, False),
     "control/ack": (1, False),
 }
 
 URGENT = ("control/ack",)
-STATE_TOPICS = ("status", "heartbeat", "books", "equity")
+STATE_TOPICS = ("status", "heartbeat", "books", "equity", "spend")
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 

@@ -380,6 +380,7 @@ class Trader:
         log.info("config_reloaded")
 
     def snapshot_equity(self) -> None:
+        self.publish("spend", self.ai_status())
         equity = self.equity()
         if equity is None:
             return
@@ -431,7 +432,11 @@ class Trader:
             "paused": self.paused,
             "decisions_today": self.journal.decisions_since(day_start_ms(now_ms())),
             "halts": self.risk.state.halts,
+            "ai": self.ai_status(),
         }
+
+    def ai_status(self) -> dict[str, Any]:
+        return {**self.ladder.governor.snapshot(), "unavailable": self.ladder.unavailable}
 
     def best_spread(self) -> str | None:
         """For people: the best cross spread now, against the fees it must clear."""

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from arbiter.config import AiSettings
@@ -249,6 +250,25 @@ class Governor:
                 rungs_removed=self.returns.demoted,
             )
         return move
+
+    def snapshot(self) -> dict[str, Any]:
+        """Today's spend and what is left, for status and telemetry."""
+        window = self.window()
+        budget = self.budget(window)
+        day, _ = self.committed(window)
+        with money():
+            return {
+                "day": window.day,
+                "spent_today": str(self.spent.get(window.day, ZERO)),
+                "reserved": str(day - self.spent.get(window.day, ZERO)),
+                "daily_limit": str(budget.daily),
+                "remaining_today": str(max(ZERO, budget.daily - day)),
+                "spent_month": str(self.spent.get(window.month, ZERO)),
+                "monthly_budget": str(budget.monthly),
+                "in_flight": len(self.open),
+                "rungs": ["rules", "local", *self.paid_rungs()],
+                "roi": None if (roi := self.returns.roi(self._now_ms())) is None else str(roi),
+            }
 
     def paid_rungs(self) -> list[str]:
         """The paid rungs this tier has, less those the ROI took away, lowest first."""
