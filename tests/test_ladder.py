@@ -216,24 +216,35 @@ async def test_invalid_twice_abstains_and_the_ladder_moves_on(
 FAULTS = ["rate_limited", "overloaded", "overloaded_body", "server_error", "broken", "timeout"]
 
 
+@pytest.mark.parametrize("provider", ["groq", "anthropic"])
 @pytest.mark.parametrize("fault", FAULTS)
 async def test_a_cloud_fault_moves_the_ladder_on(
-    bench: Bench, emulator: Emulator, fault: str
+    tmp_path: Path, emulator: Emulator, provider: str, fault: str
 ) -> None:
-    emulator.answers["mistral:7b"] = answer("skip", 0.9)
-    behaviour = Behaviour("slow", delay=3.0) if fault == "timeout" else Behaviour(fault)
-    emulator.script["groq"].append(behaviour)
-    ruling = await bench.decide()
-    assert (ruling.rung, ruling.action) == ("premium", "trade")
-    groq = next(row for row in bench.calls() if row[0] == "groq")
-    if fault == "timeout":
-        # Timed out: the input may have been billed, so its cost is counted.
-        assert groq[2] == "cancelled"
-        assert groq[3] > 0
-    else:
-        assert groq[2:] == ("failed", 0)
-    breaker = bench.ladder.breakers["groq"]
-    assert breaker.allows() is (fault in {"server_error", "broken", "timeout"})
+    # At $3,000 Groq is the cheap rung and Haiku the premium one; at $1,500 Haiku is the cheap
+    # rung and there is no premium.
+    equity = Decimal(3000) if provider == "groq" else Decimal(1500)
+    bench = Bench(tmp_path, emulator.url, equity=equity)
+    try:
+        emulator.answers["mistral:7b"] = answer("skip", 0.9)
+        behaviour = Behaviour("slow", delay=3.0) if fault == "timeout" else Behaviour(fault)
+        emulator.script[provider].append(behaviour)
+        ruling = await bench.decide()
+        if provider == "groq":
+            assert (ruling.rung, ruling.action) == ("premium", "trade")
+        else:  # nothing above: the local disagreement is settled conservatively
+            assert (ruling.rung, ruling.action) == ("local", "skip")
+        call = next(row for row in bench.calls() if row[0] == provider)
+        if fault == "timeout":
+            # Timed out: the input may have been billed, so its cost is counted.
+            assert call[2] == "cancelled"
+            assert call[3] > 0
+        else:
+            assert call[2:] == ("failed", 0)
+        breaker = bench.ladder.breakers[provider]
+        assert breaker.allows() is (fault in {"server_error", "broken", "timeout"})
+    finally:
+        await bench.close()
 
 
 async def test_anthropic_overloaded_and_rate_limited_fall_back_to_consensus(
@@ -289,11 +300,13 @@ async def test_local_faults_and_a_refused_connection(tmp_path: Path, emulator: E
         await bench.close()
 
 
-@pytest.mark.parametrize("fault", ["server_error", "malformed", "hang"])
+@pytest.mark.parametrize(
+    "fault", ["server_error", "rate_limited", "broken", "malformed", "schema", "hang"]
+)
 async def test_local_agent_faults_leave_the_decision_to_the_cloud(
     bench: Bench, emulator: Emulator, fault: str
 ) -> None:
-    emulator.script["ollama"].extend([Behaviour(fault), Behaviour(fault), Behaviour(fault)])
+    emulator.script["ollama"].extend([Behaviour(fault) for _ in range(4)])
     emulator.answers[GROQ] = answer("trade", 0.97)
     ruling = await bench.decide()
     assert (ruling.rung, ruling.action) == ("cloud", "trade")
