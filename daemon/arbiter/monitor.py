@@ -123,6 +123,12 @@ class Monitor:
                     f"equity {float(status['equity']):.2f} pnl today "
                     f"{float(status['today_pnl']):+.4f}"
                 )
+            ai = status["ai"]
+            spent = float(ai["spent_today"]) + float(ai["reserved"])
+            state = (
+                f"rules only ({ai['unavailable']})" if ai["unavailable"] else "+".join(ai["rungs"])
+            )
+            parts.append(f"ai {state} ${spent:.4f} of ${float(ai['daily_limit']):.4f} today")
             if spread := self.trader.best_spread():
                 parts.append(spread)
         clock = datetime.now(UTC).strftime("%H:%M:%S")
