@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -22,6 +21,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from arbiter.errors import ConfigError
 from arbiter.governor.pricing import load_pricing
+from arbiter.tomlfile import first_problem, read_toml
 
 DEFAULT_CONFIG = Path("config/default.toml")
 
@@ -323,14 +323,7 @@ def _secret_values(model: BaseModel) -> Iterator[str]:
 def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
     """Reads, checks and resolves the configuration, or raises `ConfigError` with one line that
     names the file and the offending key."""
-    try:
-        with path.open("rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read config: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    document = _with_secret_files_read(path, Settings, document, prefix="")
+    document = _with_secret_files_read(path, Settings, read_toml(path, "config"), prefix="")
     try:
         settings = Settings(**document)
     except ValidationError as error:
@@ -392,13 +385,6 @@ def _section_type(annotation: Any) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
-
-
-def first_problem(error: ValidationError) -> str:
-    problem = error.errors()[0]
-    key = ".".join(str(part) for part in problem["loc"])
-    message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
-    return f"key {key}: {message}" if key else message
 
 
 def redacted(settings: Settings) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Protocol
 
 import anthropic
@@ -70,6 +71,21 @@ def _status_error(status: int, body: object, headers: Mapping[str, str]) -> Prov
     if status >= 500:
         return ProviderError("server_error", f"{status} {text[:200]}")
     return ProviderError("refused", f"{status} {text[:200]}")
+
+
+def _sdk_error(sdk: ModuleType, error: Exception) -> Exception:
+    """Groq's and Anthropic's SDKs share one generated exception tree; this maps it. Anything
+    else is not ours to translate and is returned as it is."""
+    if isinstance(error, sdk.APITimeoutError):
+        return ProviderError("timeout", f"{sdk.__name__} request timed out")
+    if isinstance(error, sdk.APIConnectionError):
+        return ProviderError("unreachable", str(error))
+    if isinstance(error, sdk.APIStatusError):
+        return _status_error(error.status_code, error.body, error.response.headers)
+    if isinstance(error, sdk.APIError | ValueError):
+        # ValueError: a body that is not JSON, which the SDKs do not wrap.
+        return ProviderError("bad_response", repr(error)[:200])
+    return error
 
 
 class OllamaProvider:
@@ -152,15 +168,8 @@ class GroqProvider:
                 max_tokens=max_tokens,
                 temperature=0,
             )
-        except groq.APITimeoutError:
-            raise ProviderError("timeout", "groq request timed out") from None
-        except groq.APIConnectionError as error:
-            raise ProviderError("unreachable", str(error)) from None
-        except groq.APIStatusError as error:
-            raise _status_error(error.status_code, error.body, error.response.headers) from None
-        except (groq.APIError, ValueError) as error:
-            # ValueError: a body that is not JSON, which the SDK does not wrap.
-            raise ProviderError("bad_response", repr(error)[:200]) from None
+        except Exception as error:
+            raise _sdk_error(groq, error) from None
         if not response.choices or response.usage is None:
             raise ProviderError("bad_response", "no choices or no usage")
         usage = response.usage
@@ -202,15 +211,8 @@ class AnthropicProvider:
                 tools=[{"name": "answer", "description": "Your answer.", "input_schema": schema}],
                 tool_choice={"type": "tool", "name": "answer"},
             )
-        except anthropic.APITimeoutError:
-            raise ProviderError("timeout", "anthropic request timed out") from None
-        except anthropic.APIConnectionError as error:
-            raise ProviderError("unreachable", str(error)) from None
-        except anthropic.APIStatusError as error:
-            raise _status_error(error.status_code, error.body, error.response.headers) from None
-        except (anthropic.APIError, ValueError) as error:
-            # ValueError: a body that is not JSON, which the SDK does not wrap.
-            raise ProviderError("bad_response", repr(error)[:200]) from None
+        except Exception as error:
+            raise _sdk_error(anthropic, error) from None
         answers = [block.input for block in message.content if block.type == "tool_use"]
         text = json.dumps(answers[0]) if answers else ""
         usage = message.usage

@@ -3,7 +3,6 @@ report normalised to the four kinds of token that are priced differently."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from arbiter.errors import ConfigError
 from arbiter.money import ZERO, money
+from arbiter.tomlfile import first_problem, read_toml
 
 PER_TOKENS = Decimal(1_000_000)
 #: Providers whose models run on our own machine: no per-token cost.
@@ -117,16 +117,6 @@ class Pricing:
 def load_pricing(path: Path) -> Pricing:
     """Reads `pricing.toml`, or raises ConfigError with one line naming the file and key."""
     try:
-        with path.open("rb") as file:
-            document = tomllib.load(file)
-    except OSError as error:
-        raise ConfigError(f"{path}: cannot read pricing: {error.strerror}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    try:
-        return Pricing(PricingFile(**document))
+        return Pricing(PricingFile(**read_toml(path, "pricing")))
     except ValidationError as error:
-        problem = error.errors()[0]
-        key = ".".join(str(part) for part in problem["loc"])
-        message = "unknown key" if problem["type"] == "extra_forbidden" else problem["msg"]
-        raise ConfigError(f"{path}: key {key}: {message}") from None
+        raise ConfigError(f"{path}: {first_problem(error)}") from None
