@@ -193,9 +193,9 @@ class Ladder:
         if not self.ai.enabled:
             self._availability(DISABLED, detail="ai.enabled = false")
             return rules
-        question = self.question(decision)
-        if rules.confidence >= question.needed:
+        if rules.confidence >= self.needed(decision):
             return rules
+        question = self.question(decision)
         attempt = _Attempt()
         try:
             async with asyncio.timeout(self.ai.deadline_ms / 1000):
