@@ -4,9 +4,12 @@ from collections.abc import Iterable, Sequence
 from typing import Literal, Self, final
 
 __all__ = [
+    "FEATURES",
+    "AttentionModel",
     "BookError",
     "BookStore",
     "CrossedBookError",
+    "FeatureTracker",
     "Fill",
     "InvalidPriceError",
     "InvalidSizeError",
@@ -16,6 +19,7 @@ __all__ = [
     "OrderBook",
     "Scanner",
     "SequenceGapError",
+    "Signal",
     "StaleUpdateError",
 ]
 
@@ -176,3 +180,38 @@ class Scanner:
         self, store: BookStore, venue: str, symbol: str, now_ms: int
     ) -> list[Opportunity]: ...
     def scan_all(self, store: BookStore, now_ms: int) -> list[Opportunity]: ...
+
+#: The signal's features, in the order of a feature vector.
+FEATURES: list[str]
+
+@final
+class FeatureTracker:
+    """One book's signal features, updated as the book is."""
+
+    def __new__(cls) -> Self: ...
+    def update(
+        self, store: BookStore, venue: str, symbol: str, twin_mid: float | None = None
+    ) -> list[float] | None: ...
+
+@final
+class AttentionModel:
+    """The attention model of a safetensors weights file, checked against this build."""
+
+    @staticmethod
+    def load(path: str) -> AttentionModel: ...
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def horizon(self) -> int: ...
+    def forward(self, window: list[list[float]]) -> tuple[float, float, float]: ...
+
+@final
+class Signal:
+    """The live signal: every book's features and window, and the model."""
+
+    def __new__(cls, path: str) -> Self: ...
+    def update(
+        self, store: BookStore, venue: str, symbol: str, twin_mid: float | None = None
+    ) -> tuple[float, float, float] | None: ...

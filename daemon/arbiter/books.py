@@ -1,9 +1,12 @@
-"""The order-book core, from Rust. The only module that imports `arbiter._core`."""
+"""The order-book core and the signal, from Rust. The only module that imports `arbiter._core`."""
 
 from arbiter._core import (
+    FEATURES,
+    AttentionModel,
     BookError,
     BookStore,
     CrossedBookError,
+    FeatureTracker,
     Fill,
     InvalidPriceError,
     InvalidSizeError,
@@ -13,13 +16,17 @@ from arbiter._core import (
     OrderBook,
     Scanner,
     SequenceGapError,
+    Signal,
     StaleUpdateError,
 )
 
 __all__ = [
+    "FEATURES",
+    "AttentionModel",
     "BookError",
     "BookStore",
     "CrossedBookError",
+    "FeatureTracker",
     "Fill",
     "InvalidPriceError",
     "InvalidSizeError",
@@ -29,5 +36,6 @@ __all__ = [
     "OrderBook",
     "Scanner",
     "SequenceGapError",
+    "Signal",
     "StaleUpdateError",
 ]

@@ -12,6 +12,7 @@ pub mod ladder;
 pub mod model;
 pub mod price;
 pub mod scanner;
+pub mod signal;
 pub mod store;
 
 #[cfg(feature = "python")]

@@ -4,6 +4,7 @@ mod book;
 mod errors;
 mod levels;
 mod scanner;
+mod signal;
 mod store;
 
 use pyo3::prelude::*;
@@ -18,6 +19,10 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<scanner::PyScanner>()?;
     m.add_class::<scanner::PyOpportunity>()?;
     m.add_class::<scanner::PyLeg>()?;
+    m.add_class::<signal::PyFeatureTracker>()?;
+    m.add_class::<signal::PyAttentionModel>()?;
+    m.add_class::<signal::PySignal>()?;
+    m.add("FEATURES", crate::features::FEATURES.to_vec())?;
     errors::register(m)?;
     Ok(())
 }
