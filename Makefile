@@ -25,7 +25,7 @@ prereqs:
 $(INSTALLED): pyproject.toml | prereqs
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip "maturin>=1.9.4,<2"
-	$(BIN)/maturin develop --release --extras dev --quiet
+	$(BIN)/maturin develop --release --extras dev,train --quiet
 	touch $@
 
 $(BUILT): $(INSTALLED) $(RUST_SOURCES)
