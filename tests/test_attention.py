@@ -143,3 +143,36 @@ def test_a_file_for_other_features_or_sizes_is_refused(tmp_path: Path) -> None:
         AttentionModel.load(str(path))
     with pytest.raises(OSError, match="absent"):
         AttentionModel.load(str(tmp_path / "absent.safetensors"))
+
+
+# -- training's gradients ------------------------------------------------------------------------
+
+
+def test_training_forward_equals_the_reference_and_gradients_equal_finite_differences() -> None:
+    from arbiter.attention.gradients import FROZEN, loss_and_gradients  # noqa: PLC0415
+
+    sizes = Sizes(window=5, d_model=8, heads=2, layers=2, hidden=12, horizon=3)
+    rng = np.random.default_rng(3)
+    params = initial_params(sizes, rng)
+    for name in params:
+        if name not in FROZEN:
+            params[name] = params[name] + rng.normal(0, 0.2, params[name].shape)
+    windows = rng.normal(0, 1, (6, sizes.window, len(FEATURES)))
+    labels = rng.integers(0, 3, 6)
+    loss, gradients, probabilities = loss_and_gradients(params, sizes, windows, labels)
+    np.testing.assert_allclose(probabilities, forward(params, sizes, windows), atol=1e-12)
+    assert set(gradients) == set(params) - FROZEN
+    step = 1e-6
+    for name, gradient in gradients.items():
+        assert gradient.shape == params[name].shape, name
+        for _ in range(3):  # a few entries of every tensor
+            index = tuple(rng.integers(0, n) for n in params[name].shape)
+            original = params[name][index]
+            params[name][index] = original + step
+            up = loss_and_gradients(params, sizes, windows, labels)[0]
+            params[name][index] = original - step
+            down = loss_and_gradients(params, sizes, windows, labels)[0]
+            params[name][index] = original
+            numeric = (up - down) / (2 * step)
+            assert abs(numeric - gradient[index]) < 1e-6 + 1e-4 * abs(numeric), (name, index)
+    assert loss > 0
