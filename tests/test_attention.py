@@ -176,3 +176,37 @@ def test_training_forward_equals_the_reference_and_gradients_equal_finite_differ
             numeric = (up - down) / (2 * step)
             assert abs(numeric - gradient[index]) < 1e-6 + 1e-4 * abs(numeric), (name, index)
     assert loss > 0
+
+
+@pytest.mark.parametrize("how", ["truncated", "garbage", "mismatched", "absent"])
+def test_the_daemon_refuses_bad_weights_at_start_in_one_line(tmp_path: Path, how: str) -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from tests.conftest import ROOT, write_config  # noqa: PLC0415
+
+    path, params = weights(tmp_path)
+    if how == "mismatched":
+        save(path, params, Sizes(16, 8, 4, 2, 32, 20), {})
+    elif how == "absent":
+        path.unlink()
+    else:
+        corrupt(path, how)
+    config = write_config(
+        tmp_path,
+        f'state_dir = "{tmp_path / "state"}"\n[signal]\nweights = "weights.safetensors"\n',
+    )
+    for command in ("check-config", "run"):
+        result = subprocess.run(
+            [sys.executable, "-m", "arbiter", command, "-c", str(config)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith(f"arbiter: {config}: key signal.weights: {path}"), lines[0]
+    assert not (tmp_path / "state").exists(), "nothing started"

@@ -66,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     ctl.add_argument("--value", help="set-risk: its new value")
     ctl.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the ack")
 
+    train = commands.add_parser(
+        "train", help="train the attention signal on recordings; write weights and a report"
+    )
+    train.add_argument("--data", type=Path, nargs="+", required=True, help="recordings (.gz)")
+    train.add_argument("--out", type=Path, required=True, help="weights file (.safetensors)")
+    train.add_argument("--epochs", type=int, default=12)
+    train.add_argument("--horizon", type=int, default=50, help="book updates ahead to label")
+    train.add_argument("--threshold-bps", type=float, default=0.5, help="a move beyond is up/down")
+    train.add_argument("--seed", type=int, default=0)
+
     sim = commands.add_parser("sim", help="simulators for development and tests")
     sims = sim.add_subparsers(dest="simulator", required=True, metavar="SIMULATOR")
     exchange = sims.add_parser(
@@ -233,10 +243,33 @@ def sim_exchange(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def train(args: argparse.Namespace) -> int:
+    from arbiter.attention.train import TrainSettings
+    from arbiter.attention.train import train as fit
+
+    configure_logging(LoggingSettings(format="console"))
+    settings = TrainSettings(
+        epochs=args.epochs, horizon=args.horizon, threshold_bps=args.threshold_bps, seed=args.seed
+    )
+    report = fit(args.data, args.out, settings)
+    results = report["results"]
+    print(f"wrote {args.out} and {args.out.with_suffix('.report.json')} in {report['seconds']} s")
+    print(f"held-out samples {report['samples']['test']}, labels {report['test_labels']}")
+    for name, metrics in results.items():
+        move = metrics["mean_move_per_trade_bps"]
+        print(
+            f"  {name:<20} accuracy {metrics['accuracy']:.3f}  log-loss {metrics['log_loss']:.4f}"
+            f"  trades {metrics['trades']:>5}  move/trade {move:+.3f} bps"
+        )
+    return EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "sim":
         return _simulate(args)
+    if args.command == "train":
+        return _guarded(args, lambda: train(args))
     try:
         settings = load_settings(args.config)
     except ConfigError as error:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from arbiter.books import AttentionModel
 from arbiter.errors import ConfigError
 from arbiter.governor.pricing import load_pricing
 from arbiter.tomlfile import first_problem, read_toml
@@ -253,6 +254,14 @@ class AiSettings(Section):
     breaker_cooldown: float = Field(default=30.0, gt=0, description="seconds it stays open")
 
 
+class SignalSettings(Section):
+    """The attention signal computed in the Rust core on every book update."""
+
+    weights: Path | None = Field(
+        default=None, description="safetensors weights, relative to the config file; none = off"
+    )
+
+
 def _default_state_dir() -> Path:
     # systemd's StateDirectory= may list several directories, separated by colons.
     state = os.environ.get("STATE_DIRECTORY")
@@ -288,6 +297,7 @@ class Settings(BaseSettings):
     risk: RiskSettings = RiskSettings()
     mqtt: MqttSettings = MqttSettings()
     ai: AiSettings = AiSettings()
+    signal: SignalSettings = SignalSettings()
     venues: dict[str, VenueSettings] = Field(default_factory=dict)
 
     @classmethod
@@ -330,9 +340,15 @@ def load_settings(path: Path = DEFAULT_CONFIG) -> Settings:
         raise ConfigError(f"{path}: {first_problem(error)}") from None
     pricing_file = path.parent / settings.ai.pricing_file
     load_pricing(pricing_file)  # a bad price list stops the start like a bad config
-    return settings.model_copy(
-        update={"ai": settings.ai.model_copy(update={"pricing_file": pricing_file})}
-    )
+    update: dict[str, Any] = {"ai": settings.ai.model_copy(update={"pricing_file": pricing_file})}
+    if settings.signal.weights is not None:
+        weights = path.parent / settings.signal.weights
+        try:
+            AttentionModel.load(str(weights))  # a weights file this build cannot use stops it too
+        except (OSError, ValueError) as error:
+            raise ConfigError(f"{path}: key signal.weights: {error}") from None
+        update["signal"] = SignalSettings(weights=weights)
+    return settings.model_copy(update=update)
 
 
 def _with_secret_files_read(
