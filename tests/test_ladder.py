@@ -65,7 +65,9 @@ class Bench:
         self.ladder = Ladder(self.settings, self.governor, providers_from(self.settings))
         self.count = 0
 
-    async def decide(self, *, profit_bps: float = 4.0, stake: int = 100) -> Ruling:
+    async def decide(
+        self, *, profit_bps: float = 4.0, stake: int = 100, signal_flat: float | None = None
+    ) -> Ruling:
         """Rules confidence 1 - 2/profit_bps; needed 0.6 + 0.35 x stake/100."""
         self.count += 1
         decision = Decision(
@@ -82,6 +84,7 @@ class Bench:
             profit_bps=profit_bps,
             persistence_ms=500,
             stake=Decimal(stake),
+            signal_flat=signal_flat,
         )
         started = time.monotonic()
         ruling = await self.ladder.decide(decision)
@@ -117,6 +120,16 @@ async def test_rules_settle_what_they_are_sure_of(bench: Bench, emulator: Emulat
     ruling = await bench.decide(profit_bps=100)  # confidence 0.98 >= needed 0.95
     assert (ruling.rung, ruling.action) == ("rules", "trade")
     assert emulator.requests == []
+
+
+async def test_rules_and_a_confident_signal_need_no_llm(bench: Bench, emulator: Emulator) -> None:
+    ruling = await bench.decide(signal_flat=0.97)  # rules alone 0.5, needed 0.95
+    assert (ruling.rung, ruling.action) == ("rules", "trade")
+    assert emulator.requests == []
+    # An unsure signal does not stop the climb.
+    ruling = await bench.decide(signal_flat=0.4)
+    assert ruling.rung == "local"
+    assert emulator.count("ollama") == 2
 
 
 async def test_local_agents_that_agree_with_confidence_settle_it(

@@ -14,6 +14,7 @@ from typing import Any
 from arbiter.books import BookStore, Scanner
 from arbiter.money import money
 from tests import oracle
+from tests.conftest import ROOT
 from tests.harness import (
     SPOT,
     TRADING,
@@ -29,8 +30,9 @@ from tests.harness import (
 def run_replay(tmp_path: Path) -> tuple[dict[str, Any], Path]:
     # 30x real time: about 12 s for the six recorded minutes.
     with emulator(SPOT, USDM, speed=30, once=True, wait_subscribers=2) as exchange:
+        signal = f'[signal]\nweights = "{ROOT / "data" / "models" / "signal.safetensors"}"\n'
         config = daemon_config(
-            tmp_path, exchange.port, ["spot", "linear"], taker_fee="0", extra_toml=TRADING
+            tmp_path, exchange.port, ["spot", "linear"], taker_fee="0", extra_toml=TRADING + signal
         )
         with daemon(config) as running:
             wait_for_last_update(running, exchange)
@@ -79,6 +81,10 @@ def recompute(inputs: dict[str, Any], key: str) -> tuple[float, float]:
 def test_replay_trades_reconcile_and_recompute(tmp_path: Path) -> None:
     status, journal = run_replay(tmp_path)
     trading = status["trading"]
+    # The attention signal ran on every update of both books.
+    assert set(trading["signals"]) == {"binance_spot|BTC/USDT", "binance_usdm|BTC/USDT:USDT"}
+    for probabilities in trading["signals"].values():
+        assert math.isclose(sum(probabilities.values()), 1.0, rel_tol=1e-5)
 
     # Paper accounting reconciles to the last unit.
     with money():

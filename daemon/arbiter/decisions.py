@@ -39,6 +39,9 @@ class Decision:
     stake: Decimal = Decimal(0)
     #: Critical decisions (e.g. leaving a position at risk) may spend the AI's emergency reserve.
     critical: bool = False
+    #: The attention signal's confidence that every book of the decision stays flat; None
+    #: without a signal.
+    signal_flat: float | None = None
 
     def scaled(self, share: Decimal) -> Decision:
         """The same decision with every leg's amount cut to `share` of it."""

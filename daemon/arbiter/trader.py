@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -27,6 +28,7 @@ from arbiter.logging import get_logger
 from arbiter.market_data import MarketData
 from arbiter.money import ZERO, money, to_decimal
 from arbiter.scanning import best_spread, build_scanner
+from arbiter.signals import SignalBoard
 from arbiter.strategy import Strategy
 
 log = get_logger("arbiter.trader")
@@ -65,6 +67,7 @@ class Trader:
         )
         self.strategy = Strategy(strategy)
         self.scanner, self.cross_groups = build_scanner(settings, self.portfolio.balances)
+        self.signals = SignalBoard(settings, self.cross_groups)
         self.queue: asyncio.Queue[Decision] = asyncio.Queue()
         self.active: set[str] = set()
         #: No new decisions while paused (remote control); scanning goes on.
@@ -169,6 +172,7 @@ class Trader:
         """Called after every book update, synchronously: scanning is microseconds of Rust."""
         now = now_ms()
         self._open_if_pending()
+        self.signals.update(self.market.store, venue, symbol)
         opportunities = self.scanner.on_update(self.market.store, venue, symbol, now)
         if not opportunities:
             return
@@ -188,6 +192,7 @@ class Trader:
                 continue
             decision, _ = self.strategy.decide(opportunity, equity, quote_mark, now)
             if decision is not None:
+                decision = replace(decision, signal_flat=self.signals.flat(decision))
                 self.active.add(decision.key)
                 self.queue.put_nowait(decision)
 
@@ -433,6 +438,7 @@ class Trader:
             "decisions_today": self.journal.decisions_since(day_start_ms(now_ms())),
             "halts": self.risk.state.halts,
             "ai": self.ai_status(),
+            "signals": self.signals.status(),
         }
 
     def ai_status(self) -> dict[str, Any]:

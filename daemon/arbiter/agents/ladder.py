@@ -165,16 +165,20 @@ class Ladder:
             "persisted_ms_at_least": decision.persistence_ms // 250 * 250,
             "stake": str(decision.stake),
             "rules": {"action": "trade", "confidence": round(rules, 3)},
+            "signal_flat": None if decision.signal_flat is None else round(decision.signal_flat, 3),
             "needed_confidence": round(needed, 3),
         }
         return Question(decision.id, facts, needed, decision.critical, decision.expected_profit)
 
     def rules_confidence(self, decision: Decision) -> float:
-        """How much of the edge survives if the costs are off by the minimum margin again."""
+        """How much of the edge survives if the costs are off by the minimum margin again; or,
+        if higher, the signal's confidence that the books stay flat meanwhile: rules and model
+        agreeing with confidence need no LLM."""
         floor = self.settings.strategy.min_profit_bps
         if decision.profit_bps <= 0:
             return 0.0
-        return max(0.0, min(1.0, 1 - floor / decision.profit_bps))
+        rules = max(0.0, min(1.0, 1 - floor / decision.profit_bps))
+        return max(rules, decision.signal_flat or 0.0)
 
     def needed(self, decision: Decision) -> float:
         """The confidence a decision needs grows with its stake."""
