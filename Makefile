@@ -62,6 +62,7 @@ bench: $(BUILT)
 	$(BIN)/python bench/feed_throughput.py
 	$(BIN)/python bench/scanner_latency.py
 	$(BIN)/python bench/governor_overhead.py
+	$(BIN)/python bench/signal_latency.py
 	cargo bench --manifest-path $(CARGO_MANIFEST) --bench replay
 
 demo: $(BUILT)

@@ -213,5 +213,5 @@ class Signal:
 
     def __new__(cls, path: str) -> Self: ...
     def update(
-        self, store: BookStore, venue: str, symbol: str, twin_mid: float | None = None
+        self, store: BookStore, venue: str, symbol: str, twin: tuple[str, str] | None = None
     ) -> tuple[float, float, float] | None: ...

@@ -29,12 +29,7 @@ class SignalBoard:
     def update(self, store: BookStore, venue: str, symbol: str) -> None:
         if self.signal is None:
             return
-        twin = self.twins.get((venue, symbol))
-        twin_mid = None
-        if twin is not None:
-            bid, ask = store.top_of_book(*twin)
-            twin_mid = None if bid is None or ask is None else (bid[0] + ask[0]) / 2
-        probabilities = self.signal.update(store, venue, symbol, twin_mid)
+        probabilities = self.signal.update(store, venue, symbol, self.twins.get((venue, symbol)))
         if probabilities is not None:
             self.latest[(venue, symbol)] = probabilities
 

@@ -63,12 +63,13 @@ impl FeatureTracker {
             }
         };
         let depth = |side| (book.depth_within_bps(side, 10.0).unwrap_or(0.0)).ln_1p() as f32;
+        let [imbalance_1, imbalance_5, imbalance_10] = imbalances(book);
         Some([
             book.spread_bps()? as f32,
             bps(book.microprice()? / mid - 1.0),
-            book.imbalance(1).unwrap_or(0.0) as f32,
-            book.imbalance(5).unwrap_or(0.0) as f32,
-            book.imbalance(10).unwrap_or(0.0) as f32,
+            imbalance_1,
+            imbalance_5,
+            imbalance_10,
             depth(Side::Bid),
             depth(Side::Ask),
             back(LOOKBACKS[0]),
@@ -77,6 +78,33 @@ impl FeatureTracker {
             twin_mid.map_or(0.0, |twin| bps(mid / twin - 1.0)),
         ])
     }
+}
+
+/// Order-book imbalance over the top 1, 5 and 10 levels, in one walk of each side (as
+/// `OrderBook::imbalance`, which the tests hold it to).
+fn imbalances(book: &OrderBook) -> [f32; 3] {
+    let cumulative = |side| {
+        let mut sums = [0.0f64; 3];
+        let mut total = 0.0;
+        for (index, level) in book.ladder(side).best_first().take(10).enumerate() {
+            total += level.size;
+            for (sum, depth) in sums.iter_mut().zip([1, 5, 10]) {
+                if index < depth {
+                    *sum = total;
+                }
+            }
+        }
+        sums
+    };
+    let (bids, asks) = (cumulative(Side::Bid), cumulative(Side::Ask));
+    std::array::from_fn(|i| {
+        let total = bids[i] + asks[i];
+        if total > 0.0 {
+            ((bids[i] - asks[i]) / total) as f32
+        } else {
+            0.0
+        }
+    })
 }
 
 #[cfg(test)]
@@ -127,6 +155,29 @@ mod tests {
             assert!((features[index] - expected).abs() < 1e-2, "lookback {k}");
         }
         assert!(tracker.mids.len() <= HISTORY + 1);
+    }
+
+    #[test]
+    fn imbalances_in_one_walk_equal_the_books_own() {
+        let book = book(
+            &[
+                ("100", "3"),
+                ("99", "1"),
+                ("98", "2"),
+                ("97", "5"),
+                ("96", "1"),
+                ("95", "4"),
+            ],
+            &[("101", "1"), ("102", "4"), ("103", "2")],
+        );
+        let walked = imbalances(&book);
+        for (value, levels) in walked.iter().zip([1, 5, 10]) {
+            assert_eq!(
+                *value,
+                book.imbalance(levels).unwrap() as f32,
+                "{levels} levels"
+            );
+        }
     }
 
     #[test]

@@ -1,10 +1,13 @@
-//! The attention signal: a window of the last `window` feature vectors → normalisation → linear
-//! embedding plus learned positions → pre-norm multi-head self-attention blocks (each with a
-//! ReLU MLP) → final layer norm → mean pooling → logits for {down, flat, up} → softmax.
+//! The attention signal. Each feature vector of the window is normalised, embedded (linear),
+//! layer-normed and projected to a key and a value — on its own, so a row is computed once, when
+//! it arrives (`Row`). The newest row also gives a query; one multi-head attention of that query
+//! over the window's keys, plus a learned bias per head and window slot, pools the window. The
+//! result is added to the newest embedding, a pre-norm ReLU MLP is added, and a final layer norm,
+//! a linear head and a softmax give the probabilities of {down, flat, up}.
 //!
 //! Weights come from a safetensors file whose metadata names the feature list and the sizes; a
 //! file that does not match this code is refused with a message naming what differs. No heavy
-//! dependencies: the matrices are small (d_model of tens), plain loops are microseconds.
+//! dependencies: the matrices are small, plain loops are microseconds.
 
 use std::collections::HashMap;
 
@@ -58,8 +61,6 @@ pub struct ModelConfig {
     pub d_model: usize,
     /// Attention heads; divides `d_model`.
     pub heads: usize,
-    /// Attention blocks.
-    pub layers: usize,
     /// Width of each block's MLP.
     pub hidden: usize,
     /// Book updates ahead that the labels looked.
@@ -68,12 +69,29 @@ pub struct ModelConfig {
 
 #[derive(Debug, Clone)]
 struct Linear {
-    weight: Vec<f32>, // [out, in], row-major
+    /// W transposed, [in, out] row-major: `y += W[i, :] * x[i]` runs over contiguous memory
+    /// and vectorises (a dot product per output would be a sequential reduction).
+    weight_t: Vec<f32>,
     bias: Vec<f32>,
     inputs: usize,
 }
 
 impl Linear {
+    fn new(weight: &[f32], bias: Vec<f32>, inputs: usize) -> Self {
+        let outputs = bias.len();
+        let mut weight_t = vec![0.0; weight.len()];
+        for o in 0..outputs {
+            for i in 0..inputs {
+                weight_t[i * outputs + o] = weight[o * inputs + i];
+            }
+        }
+        Self {
+            weight_t,
+            bias,
+            inputs,
+        }
+    }
+
     fn outputs(&self) -> usize {
         self.bias.len()
     }
@@ -81,12 +99,12 @@ impl Linear {
     /// `y = W x + b` for each of `rows` input rows.
     fn apply(&self, x: &[f32], rows: usize) -> Vec<f32> {
         let (inputs, outputs) = (self.inputs, self.outputs());
-        let mut y = vec![0.0; rows * outputs];
-        for r in 0..rows {
-            let row = &x[r * inputs..(r + 1) * inputs];
-            for (o, out) in y[r * outputs..(r + 1) * outputs].iter_mut().enumerate() {
-                let w = &self.weight[o * inputs..(o + 1) * inputs];
-                *out = self.bias[o] + w.iter().zip(row).map(|(a, b)| a * b).sum::<f32>();
+        let mut y = self.bias.repeat(rows);
+        for (row, out) in x.chunks_exact(inputs).zip(y.chunks_exact_mut(outputs)) {
+            for (xi, column) in row.iter().zip(self.weight_t.chunks_exact(outputs)) {
+                for (o, w) in out.iter_mut().zip(column) {
+                    *o += w * xi;
+                }
             }
         }
         y
@@ -115,14 +133,12 @@ impl LayerNorm {
     }
 }
 
+/// What the model keeps of one window row: computed once, when the row arrives.
 #[derive(Debug, Clone)]
-struct Block {
-    ln1: LayerNorm,
-    qkv: Linear,
-    proj: Linear,
-    ln2: LayerNorm,
-    fc1: Linear,
-    fc2: Linear,
+pub struct Row {
+    embedded: Vec<f32>,
+    /// Query, key and value, one after the other.
+    qkv: Vec<f32>,
 }
 
 /// A loaded model.
@@ -135,8 +151,13 @@ pub struct AttentionModel {
     mean: Vec<f32>,
     std: Vec<f32>,
     embed: Linear,
-    positions: Vec<f32>, // [window, d_model]
-    blocks: Vec<Block>,
+    ln1: LayerNorm,
+    qkv: Linear,
+    position_bias: Vec<f32>, // [heads, window]
+    proj: Linear,
+    ln2: LayerNorm,
+    fc1: Linear,
+    fc2: Linear,
     ln_final: LayerNorm,
     head: Linear,
 }
@@ -169,11 +190,11 @@ impl Tensors<'_> {
     }
 
     fn linear(&self, name: &str, outputs: usize, inputs: usize) -> Result<Linear, ModelError> {
-        Ok(Linear {
-            weight: self.get(&format!("{name}.weight"), &[outputs, inputs])?,
-            bias: self.get(&format!("{name}.bias"), &[outputs])?,
+        Ok(Linear::new(
+            &self.get(&format!("{name}.weight"), &[outputs, inputs])?,
+            self.get(&format!("{name}.bias"), &[outputs])?,
             inputs,
-        })
+        ))
     }
 
     fn layer_norm(&self, name: &str, d: usize) -> Result<LayerNorm, ModelError> {
@@ -217,11 +238,16 @@ impl AttentionModel {
                 found: features,
             });
         }
+        if size(&metadata, "layers")? != 1 {
+            return Err(ModelError::Metadata {
+                key: "layers".into(),
+                problem: "this build runs one attention block".into(),
+            });
+        }
         let config = ModelConfig {
             window: size(&metadata, "window")?,
             d_model: size(&metadata, "d_model")?,
             heads: size(&metadata, "heads")?,
-            layers: size(&metadata, "layers")?,
             hidden: size(&metadata, "hidden")?,
             horizon: size(&metadata, "horizon")?,
         };
@@ -236,24 +262,17 @@ impl AttentionModel {
         }
         let t = Tensors { file };
         let (d, f, h) = (config.d_model, FEATURE_COUNT, config.hidden);
-        let blocks = (0..config.layers)
-            .map(|i| {
-                Ok(Block {
-                    ln1: t.layer_norm(&format!("blocks.{i}.ln1"), d)?,
-                    qkv: t.linear(&format!("blocks.{i}.qkv"), 3 * d, d)?,
-                    proj: t.linear(&format!("blocks.{i}.proj"), d, d)?,
-                    ln2: t.layer_norm(&format!("blocks.{i}.ln2"), d)?,
-                    fc1: t.linear(&format!("blocks.{i}.fc1"), h, d)?,
-                    fc2: t.linear(&format!("blocks.{i}.fc2"), d, h)?,
-                })
-            })
-            .collect::<Result<Vec<_>, ModelError>>()?;
         Ok(Self {
             mean: t.get("norm.mean", &[f])?,
             std: t.get("norm.std", &[f])?,
             embed: t.linear("embed", d, f)?,
-            positions: t.get("positions", &[config.window, d])?,
-            blocks,
+            ln1: t.layer_norm("block.ln1", d)?,
+            qkv: t.linear("block.qkv", 3 * d, d)?,
+            position_bias: t.get("block.position_bias", &[config.heads, config.window])?,
+            proj: t.linear("block.proj", d, d)?,
+            ln2: t.layer_norm("block.ln2", d)?,
+            fc1: t.linear("block.fc1", h, d)?,
+            fc2: t.linear("block.fc2", d, h)?,
             ln_final: t.layer_norm("ln_final", d)?,
             head: t.linear("head", CLASSES.len(), d)?,
             config,
@@ -261,75 +280,83 @@ impl AttentionModel {
         })
     }
 
-    /// Class probabilities for a window of raw feature vectors, oldest first;
-    /// `window.len()` must be `config.window`.
-    pub fn forward(&self, window: &[[f32; FEATURE_COUNT]]) -> [f32; 3] {
-        let (t, d) = (self.config.window, self.config.d_model);
-        assert_eq!(window.len(), t, "a window of {t} feature vectors");
-        let normalised: Vec<f32> = window
-            .iter()
-            .flat_map(|row| (0..FEATURE_COUNT).map(move |i| (row[i] - self.mean[i]) / self.std[i]))
-            .collect();
-        let mut x = self.embed.apply(&normalised, t);
-        for (value, position) in x.iter_mut().zip(&self.positions) {
-            *value += position;
-        }
-        for block in &self.blocks {
-            let attended = block
-                .proj
-                .apply(&self.attention(block, &block.ln1.apply(&x)), t);
-            add(&mut x, &attended);
-            let hidden: Vec<f32> = block
-                .fc1
-                .apply(&block.ln2.apply(&x), t)
-                .into_iter()
-                .map(|v| v.max(0.0))
-                .collect();
-            add(&mut x, &block.fc2.apply(&hidden, t));
-        }
-        let normed = self.ln_final.apply(&x);
-        let mut pooled = vec![0.0; d];
-        for row in normed.chunks_exact(d) {
-            add(&mut pooled, row);
-        }
-        pooled.iter_mut().for_each(|v| *v /= t as f32);
-        let logits = self.head.apply(&pooled, 1);
-        softmax3(&logits)
+    /// A raw feature vector's row: its embedding, query, key and value.
+    pub fn row(&self, features: &[f32; FEATURE_COUNT]) -> Row {
+        let normalised: [f32; FEATURE_COUNT] =
+            std::array::from_fn(|i| (features[i] - self.mean[i]) / self.std[i]);
+        let embedded = self.embed.apply(&normalised, 1);
+        let qkv = self.qkv.apply(&self.ln1.apply(&embedded), 1);
+        Row { embedded, qkv }
     }
 
-    fn attention(&self, block: &Block, h: &[f32]) -> Vec<f32> {
+    /// Class probabilities from a full window of rows, oldest first.
+    pub fn readout<'a>(&self, rows: impl ExactSizeIterator<Item = &'a Row> + Clone) -> [f32; 3] {
         let (t, d, heads) = (self.config.window, self.config.d_model, self.config.heads);
+        assert_eq!(rows.len(), t, "a window of {t} rows");
         let dh = d / heads;
-        let qkv = block.qkv.apply(h, t); // [t, 3d]: q | k | v
         let scale = 1.0 / (dh as f32).sqrt();
-        let mut out = vec![0.0; t * d];
+        let newest = rows.clone().last().expect("a window is never empty");
+        let mut attended = vec![0.0; d];
         let mut scores = vec![0.0; t];
         for head in 0..heads {
-            let at = |row: usize, part: usize| {
-                let start = row * 3 * d + part * d + head * dh;
-                &qkv[start..start + dh]
-            };
-            for i in 0..t {
-                let q = at(i, 0);
-                for (j, score) in scores.iter_mut().enumerate() {
-                    *score = q.iter().zip(at(j, 1)).map(|(a, b)| a * b).sum::<f32>() * scale;
-                }
-                let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut total = 0.0;
-                for score in scores.iter_mut() {
-                    *score = (*score - max).exp();
-                    total += *score;
-                }
-                let row = &mut out[i * d + head * dh..i * d + (head + 1) * dh];
-                for (j, score) in scores.iter().enumerate() {
-                    for (o, v) in row.iter_mut().zip(at(j, 2)) {
-                        *o += score / total * v;
-                    }
+            let part = head * dh..(head + 1) * dh;
+            let (keys, values) = (d + head * dh, 2 * d + head * dh);
+            let query = &newest.qkv[part.clone()];
+            let bias = &self.position_bias[head * t..(head + 1) * t];
+            for ((score, row), bias) in scores.iter_mut().zip(rows.clone()).zip(bias) {
+                *score = dot(query, &row.qkv[keys..keys + dh]) * scale + bias;
+            }
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut total = 0.0;
+            for score in scores.iter_mut() {
+                *score = (*score - max).exp();
+                total += *score;
+            }
+            let out = &mut attended[part.clone()];
+            for (score, row) in scores.iter().zip(rows.clone()) {
+                let weight = score / total;
+                for (o, v) in out.iter_mut().zip(&row.qkv[values..values + dh]) {
+                    *o += weight * v;
                 }
             }
         }
-        out
+        let mut x = self.proj.apply(&attended, 1);
+        add(&mut x, &newest.embedded);
+        let hidden: Vec<f32> = self
+            .fc1
+            .apply(&self.ln2.apply(&x), 1)
+            .into_iter()
+            .map(|v| v.max(0.0))
+            .collect();
+        add(&mut x, &self.fc2.apply(&hidden, 1));
+        softmax3(&self.head.apply(&self.ln_final.apply(&x), 1))
     }
+
+    /// Class probabilities for a window of raw feature vectors, oldest first;
+    /// `window.len()` must be `config.window`.
+    pub fn forward(&self, window: &[[f32; FEATURE_COUNT]]) -> [f32; 3] {
+        let rows: Vec<Row> = window.iter().map(|features| self.row(features)).collect();
+        self.readout(rows.iter())
+    }
+}
+
+/// A dot product in eight independent lanes, so that the compiler can use SIMD (a single
+/// running sum has to be added in order).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for lane in 0..8 {
+            lanes[lane] += x[lane] * y[lane];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 fn add(x: &mut [f32], y: &[f32]) {
@@ -351,35 +378,32 @@ mod tests {
     /// A weights file of the given sizes, every value from a simple deterministic sequence.
     fn weights_file(config: ModelConfig, features: &[&str]) -> Vec<u8> {
         let (d, f, h, t) = (config.d_model, FEATURE_COUNT, config.hidden, config.window);
-        let mut shapes: Vec<(String, Vec<usize>)> = vec![
-            ("norm.mean".into(), vec![f]),
-            ("norm.std".into(), vec![f]),
-            ("embed.weight".into(), vec![d, f]),
-            ("embed.bias".into(), vec![d]),
-            ("positions".into(), vec![t, d]),
-            ("ln_final.weight".into(), vec![d]),
-            ("ln_final.bias".into(), vec![d]),
-            ("head.weight".into(), vec![3, d]),
-            ("head.bias".into(), vec![3]),
-        ];
-        for i in 0..config.layers {
-            for (name, shape) in [
-                ("ln1.weight", vec![d]),
-                ("ln1.bias", vec![d]),
-                ("qkv.weight", vec![3 * d, d]),
-                ("qkv.bias", vec![3 * d]),
-                ("proj.weight", vec![d, d]),
-                ("proj.bias", vec![d]),
-                ("ln2.weight", vec![d]),
-                ("ln2.bias", vec![d]),
-                ("fc1.weight", vec![h, d]),
-                ("fc1.bias", vec![h]),
-                ("fc2.weight", vec![d, h]),
-                ("fc2.bias", vec![d]),
-            ] {
-                shapes.push((format!("blocks.{i}.{name}"), shape));
-            }
-        }
+        let shapes: Vec<(String, Vec<usize>)> = [
+            ("norm.mean", vec![f]),
+            ("norm.std", vec![f]),
+            ("embed.weight", vec![d, f]),
+            ("embed.bias", vec![d]),
+            ("block.ln1.weight", vec![d]),
+            ("block.ln1.bias", vec![d]),
+            ("block.qkv.weight", vec![3 * d, d]),
+            ("block.qkv.bias", vec![3 * d]),
+            ("block.position_bias", vec![config.heads, t]),
+            ("block.proj.weight", vec![d, d]),
+            ("block.proj.bias", vec![d]),
+            ("block.ln2.weight", vec![d]),
+            ("block.ln2.bias", vec![d]),
+            ("block.fc1.weight", vec![h, d]),
+            ("block.fc1.bias", vec![h]),
+            ("block.fc2.weight", vec![d, h]),
+            ("block.fc2.bias", vec![d]),
+            ("ln_final.weight", vec![d]),
+            ("ln_final.bias", vec![d]),
+            ("head.weight", vec![3, d]),
+            ("head.bias", vec![3]),
+        ]
+        .into_iter()
+        .map(|(name, shape)| (name.to_string(), shape))
+        .collect();
         let mut seed = 1u32;
         let data: Vec<(String, Vec<usize>, Vec<u8>)> = shapes
             .into_iter()
@@ -417,7 +441,7 @@ mod tests {
             ("window".to_string(), config.window.to_string()),
             ("d_model".to_string(), config.d_model.to_string()),
             ("heads".to_string(), config.heads.to_string()),
-            ("layers".to_string(), config.layers.to_string()),
+            ("layers".to_string(), "1".to_string()),
             ("hidden".to_string(), config.hidden.to_string()),
             ("horizon".to_string(), config.horizon.to_string()),
         ]);
@@ -428,7 +452,6 @@ mod tests {
         window: 8,
         d_model: 8,
         heads: 2,
-        layers: 2,
         hidden: 16,
         horizon: 10,
     };
@@ -478,7 +501,9 @@ mod tests {
         let error = AttentionModel::from_bytes(&bytes).unwrap_err();
         assert!(matches!(error, ModelError::Tensor { .. }), "{error}");
         assert!(
-            error.to_string().contains("shape [8], expected [4]"),
+            error
+                .to_string()
+                .contains("shape [8, 11], expected [4, 11]"),
             "{error}"
         );
     }

@@ -1,18 +1,19 @@
-//! The live signal: per book, its feature tracker and the last `window` feature vectors; on each
-//! update, the model's class probabilities once the window is full.
+//! The live signal: per book, its feature tracker and the model's rows of its last `window`
+//! updates; on each update one new row and the readout, once the window is full.
 
 use std::collections::VecDeque;
 
 use rustc_hash::FxHashMap;
 
-use crate::book::OrderBook;
-use crate::features::{FeatureTracker, Features};
-use crate::model::AttentionModel;
+use crate::features::FeatureTracker;
+use crate::model::{AttentionModel, Row};
+use crate::store::{BookId, BookStore};
 
 #[derive(Debug, Default)]
 struct BookSignal {
     tracker: FeatureTracker,
-    window: VecDeque<Features>,
+    /// The window's rows, each computed by the model once, when its update arrived.
+    window: VecDeque<Row>,
 }
 
 /// The model and every book's state.
@@ -20,7 +21,8 @@ struct BookSignal {
 pub struct Signal {
     /// The model in use.
     pub model: AttentionModel,
-    books: FxHashMap<(String, String), BookSignal>,
+    books: FxHashMap<BookId, BookSignal>,
+    generation: u64,
 }
 
 impl Signal {
@@ -29,34 +31,38 @@ impl Signal {
         Self {
             model,
             books: FxHashMap::default(),
+            generation: 0,
         }
     }
 
-    /// Takes `book`'s update; the probabilities of {down, flat, up} over the model's horizon,
-    /// or None until the book has a full window.
+    /// Takes the update of `(venue, symbol)` in `store`; `twin` is the same instrument on another
+    /// venue, for the basis feature. The probabilities of {down, flat, up} over the model's
+    /// horizon, or None until the book has a full window.
     pub fn update(
         &mut self,
+        store: &BookStore,
         venue: &str,
         symbol: &str,
-        book: &OrderBook,
-        twin_mid: Option<f64>,
+        twin: Option<(&str, &str)>,
     ) -> Option<[f32; 3]> {
-        let size = self.model.config.window;
-        let state = match self.books.get_mut(&(venue.to_string(), symbol.to_string())) {
-            Some(state) => state,
-            None => self
-                .books
-                .entry((venue.to_string(), symbol.to_string()))
-                .or_default(),
-        };
-        let features = state.tracker.update(book, twin_mid)?;
-        if state.window.len() == size {
+        if store.generation() != self.generation {
+            // Book ids were reassigned: start every window again rather than mix books.
+            self.books.clear();
+            self.generation = store.generation();
+        }
+        let id = store.id(venue, symbol)?;
+        let twin_mid = twin
+            .and_then(|(venue, symbol)| store.get(venue, symbol))
+            .and_then(|book| book.mid());
+        let state = self.books.entry(id).or_default();
+        let features = state.tracker.update(store.by_id(id), twin_mid)?;
+        if state.window.len() == self.model.config.window {
             state.window.pop_front();
         }
-        state.window.push_back(features);
-        if state.window.len() < size {
+        state.window.push_back(self.model.row(&features));
+        if state.window.len() < self.model.config.window {
             return None;
         }
-        Some(self.model.forward(state.window.make_contiguous()))
+        Some(self.model.readout(state.window.iter()))
     }
 }

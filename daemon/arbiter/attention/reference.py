@@ -1,9 +1,13 @@
 """The attention model in numpy, float64: the reference the Rust forward pass is tested against,
 and the shape of every weights file (safetensors, float32, sizes and features in the metadata).
 
-Architecture (docs/design.md): normalise → linear embedding + learned positions → `layers`
-pre-norm blocks (multi-head self-attention, then a ReLU MLP, each added back) → layer norm →
-mean over the window → linear → softmax over (down, flat, up).
+Architecture (docs/design.md): each feature vector of the window is normalised, embedded
+(linear) and layer-normed, and projected to a key and a value; the newest one also to a query.
+One multi-head attention of that query over the window's keys, plus a learned bias per head and
+window slot (where in the window a row sits), pools the window; the result is added to the newest
+embedding, then a pre-norm ReLU MLP is added, a final layer norm, a linear head and a softmax
+give (down, flat, up). Rows are embedded on their own, so the live signal computes each row
+once, when it arrives, and per update only the newest query's attention (see signal.rs).
 """
 
 from __future__ import annotations
@@ -29,46 +33,41 @@ class Sizes:
     window: int
     d_model: int
     heads: int
-    layers: int
     hidden: int
     horizon: int
 
     def shapes(self) -> dict[str, tuple[int, ...]]:
         f, d, h = len(FEATURES), self.d_model, self.hidden
-        shapes: dict[str, tuple[int, ...]] = {
+        return {
             "norm.mean": (f,),
             "norm.std": (f,),
             "embed.weight": (d, f),
             "embed.bias": (d,),
-            "positions": (self.window, d),
+            "block.ln1.weight": (d,),
+            "block.ln1.bias": (d,),
+            "block.qkv.weight": (3 * d, d),
+            "block.qkv.bias": (3 * d,),
+            "block.position_bias": (self.heads, self.window),
+            "block.proj.weight": (d, d),
+            "block.proj.bias": (d,),
+            "block.ln2.weight": (d,),
+            "block.ln2.bias": (d,),
+            "block.fc1.weight": (h, d),
+            "block.fc1.bias": (h,),
+            "block.fc2.weight": (d, h),
+            "block.fc2.bias": (d,),
             "ln_final.weight": (d,),
             "ln_final.bias": (d,),
             "head.weight": (len(CLASSES), d),
             "head.bias": (len(CLASSES),),
         }
-        for i in range(self.layers):
-            shapes |= {
-                f"blocks.{i}.ln1.weight": (d,),
-                f"blocks.{i}.ln1.bias": (d,),
-                f"blocks.{i}.qkv.weight": (3 * d, d),
-                f"blocks.{i}.qkv.bias": (3 * d,),
-                f"blocks.{i}.proj.weight": (d, d),
-                f"blocks.{i}.proj.bias": (d,),
-                f"blocks.{i}.ln2.weight": (d,),
-                f"blocks.{i}.ln2.bias": (d,),
-                f"blocks.{i}.fc1.weight": (h, d),
-                f"blocks.{i}.fc1.bias": (h,),
-                f"blocks.{i}.fc2.weight": (d, h),
-                f"blocks.{i}.fc2.bias": (d,),
-            }
-        return shapes
 
 
 def initial_params(sizes: Sizes, rng: np.random.Generator) -> Params:
     """Small random weights, unit layer norms, identity normalisation."""
     params: Params = {}
     for name, shape in sizes.shapes().items():
-        if name.endswith(".bias") or name == "norm.mean":
+        if name.endswith("bias") or name == "norm.mean":
             params[name] = np.zeros(shape)
         elif name.endswith(("ln1.weight", "ln2.weight", "ln_final.weight")) or name == "norm.std":
             params[name] = np.ones(shape)
@@ -93,27 +92,23 @@ def softmax(x: Array) -> Array:
 
 def forward(params: Params, sizes: Sizes, windows: Array) -> Array:
     """(down, flat, up) probabilities for windows of raw features, shape [batch, window, F]."""
-    p = params
-    batch, t, d, heads = windows.shape[0], sizes.window, sizes.d_model, sizes.heads
+    p, batch, d, heads = params, windows.shape[0], sizes.d_model, sizes.heads
     dh = d // heads
     x = (windows - p["norm.mean"]) / p["norm.std"]
-    x = x @ p["embed.weight"].T + p["embed.bias"] + p["positions"]
-    for i in range(sizes.layers):
-        b = f"blocks.{i}."
-        h = layer_norm(x, p[b + "ln1.weight"], p[b + "ln1.bias"])
-        qkv = h @ p[b + "qkv.weight"].T + p[b + "qkv.bias"]  # [batch, t, 3d]
-        q, k, v = (
-            qkv[..., part * d : (part + 1) * d].reshape(batch, t, heads, dh).transpose(0, 2, 1, 3)
-            for part in range(3)
-        )
-        weights = softmax(q @ k.transpose(0, 1, 3, 2) / np.sqrt(dh))  # [batch, heads, t, t]
-        attended = (weights @ v).transpose(0, 2, 1, 3).reshape(batch, t, d)
-        x = x + attended @ p[b + "proj.weight"].T + p[b + "proj.bias"]
-        h = layer_norm(x, p[b + "ln2.weight"], p[b + "ln2.bias"])
-        hidden = np.maximum(h @ p[b + "fc1.weight"].T + p[b + "fc1.bias"], 0.0)
-        x = x + hidden @ p[b + "fc2.weight"].T + p[b + "fc2.bias"]
-    pooled = layer_norm(x, p["ln_final.weight"], p["ln_final.bias"]).mean(axis=1)
-    return softmax(pooled @ p["head.weight"].T + p["head.bias"])
+    embedded = x @ p["embed.weight"].T + p["embed.bias"]  # [batch, t, d]
+    h = layer_norm(embedded, p["block.ln1.weight"], p["block.ln1.bias"])
+    qkv = h @ p["block.qkv.weight"].T + p["block.qkv.bias"]  # [batch, t, 3d]
+    query = qkv[:, -1, :d].reshape(batch, heads, dh)
+    keys = qkv[..., d : 2 * d].reshape(batch, -1, heads, dh)  # [batch, t, heads, dh]
+    values = qkv[..., 2 * d :].reshape(batch, -1, heads, dh)
+    scores = np.einsum("bhd,bthd->bht", query, keys) / np.sqrt(dh) + p["block.position_bias"]
+    attended = np.einsum("bht,bthd->bhd", softmax(scores), values).reshape(batch, d)
+    x = embedded[:, -1] + attended @ p["block.proj.weight"].T + p["block.proj.bias"]
+    h = layer_norm(x, p["block.ln2.weight"], p["block.ln2.bias"])
+    hidden = np.maximum(h @ p["block.fc1.weight"].T + p["block.fc1.bias"], 0.0)
+    x = x + hidden @ p["block.fc2.weight"].T + p["block.fc2.bias"]
+    final = layer_norm(x, p["ln_final.weight"], p["ln_final.bias"])
+    return softmax(final @ p["head.weight"].T + p["head.bias"])
 
 
 def save(path: Path, params: Params, sizes: Sizes, facts: dict[str, str]) -> None:
@@ -124,7 +119,7 @@ def save(path: Path, params: Params, sizes: Sizes, facts: dict[str, str]) -> Non
         "window": str(sizes.window),
         "d_model": str(sizes.d_model),
         "heads": str(sizes.heads),
-        "layers": str(sizes.layers),
+        "layers": "1",
         "hidden": str(sizes.hidden),
         "horizon": str(sizes.horizon),
         **facts,

@@ -30,7 +30,6 @@ class TrainSettings:
     window: int = 16
     d_model: int = 16
     heads: int = 2
-    layers: int = 1
     hidden: int = 32
     horizon: int = 50
     threshold_bps: float = 0.5
@@ -42,7 +41,13 @@ class TrainSettings:
     seed: int = 0
 
     def sizes(self) -> Sizes:
-        return Sizes(self.window, self.d_model, self.heads, self.layers, self.hidden, self.horizon)
+        return Sizes(
+            window=self.window,
+            d_model=self.d_model,
+            heads=self.heads,
+            hidden=self.hidden,
+            horizon=self.horizon,
+        )
 
 
 def log_loss(probabilities: Array, labels: Labels) -> float:

@@ -114,17 +114,18 @@ impl PySignal {
     }
 
     /// After an update of a book: (down, flat, up) probabilities, or None until its window is
-    /// full (or the book has no two-sided top).
-    #[pyo3(signature = (store, venue, symbol, twin_mid = None))]
+    /// full (or the book has no two-sided top). `twin` is (venue, symbol) of the same instrument
+    /// elsewhere, for the basis feature.
+    #[pyo3(signature = (store, venue, symbol, twin = None))]
     fn update(
         &mut self,
         store: PyRef<'_, PyBookStore>,
         venue: &str,
         symbol: &str,
-        twin_mid: Option<f64>,
+        twin: Option<(String, String)>,
     ) -> Option<(f32, f32, f32)> {
-        let book = store.inner().get(venue, symbol)?;
-        let [down, flat, up] = self.inner.update(venue, symbol, book, twin_mid)?;
+        let twin = twin.as_ref().map(|(v, s)| (v.as_str(), s.as_str()));
+        let [down, flat, up] = self.inner.update(store.inner(), venue, symbol, twin)?;
         Some((down, flat, up))
     }
 }
