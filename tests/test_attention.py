@@ -212,3 +212,48 @@ def test_the_daemon_refuses_bad_weights_at_start_in_one_line(tmp_path: Path, how
         assert len(lines) == 1, lines
         assert lines[0].startswith(f"arbiter: {config}: key signal.weights: {path}"), lines[0]
     assert not (tmp_path / "state").exists(), "nothing started"
+
+
+def test_arbiter_train_writes_weights_the_core_loads_and_a_report_with_baselines(
+    tmp_path: Path,
+) -> None:
+    import json  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from tests.conftest import ROOT  # noqa: PLC0415
+
+    out = tmp_path / "signal.safetensors"
+    data = [
+        str(RECORDINGS / name) for name in ("spot_btcusdt_20240808.gz", "usdm_btcusdt_20240808.gz")
+    ]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arbiter",
+            "train",
+            "--data",
+            *data,
+            "--out",
+            str(out),
+            "--epochs",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    model = AttentionModel.load(str(out))  # the Rust core takes what training wrote
+    assert json.loads(model.metadata["trained_on"]) == [Path(d).name for d in data]
+    report = json.loads(out.with_suffix(".report.json").read_text())
+    assert set(report["results"]) == {"attention", "majority", "logistic_imbalance"}
+    for metrics in report["results"].values():
+        assert {"accuracy", "log_loss", "trades", "mean_move_per_trade_bps"} <= set(metrics)
+    train_range, test_range = report["time_range_ns"]["train"], report["time_range_ns"]["test"]
+    assert train_range[1] < test_range[0], "the held-out part comes later and does not overlap"
+    assert len(report["validation_log_loss_by_epoch"]) == 2
+    assert "majority" in result.stdout
