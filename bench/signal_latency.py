@@ -18,7 +18,7 @@ from statistics import quantiles
 
 import numpy as np
 
-from arbiter.attention.dataset import SYMBOL, _diffs, _tagged
+from arbiter.attention.dataset import SYMBOL, read_diffs, tagged
 from arbiter.attention.reference import Sizes, forward, load
 from arbiter.books import AttentionModel, BookStore, FeatureTracker
 from arbiter.config import Settings, SignalSettings
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=10_000)
     args = parser.parse_args()
     names = ["spot_btcusdt_20240808", "usdm_btcusdt_20240808"]
-    books = {name: _diffs(RECORDINGS / f"{name}.gz") for name in names}
+    books = {name: read_diffs(RECORDINGS / f"{name}.gz") for name in names}
     store = BookStore()
     for name, (snapshot, _) in books.items():
         store.apply_snapshot(name, SYMBOL, snapshot.last_update_id, snapshot.bids, snapshot.asks)
@@ -52,7 +52,7 @@ def main() -> None:
     windows: dict[str, list[list[float]]] = {name: [] for name in names}
     full: list[np.ndarray] = []
     events = sorted(
-        (event for name, (_, diffs) in books.items() for event in _tagged(name, diffs)),
+        (event for name, (_, diffs) in books.items() for event in tagged(name, diffs)),
         key=lambda item: (item[0], item[1]),
     )
     for _, name, diff in events:

@@ -49,21 +49,24 @@ class Samples:
 FIELDS = ("windows", "labels", "moves_bps", "starts_ns", "ends_ns")
 
 
-def _diffs(path: Path) -> tuple[Snapshot, list[DepthDiff]]:
+def read_diffs(path: Path) -> tuple[Snapshot, list[DepthDiff]]:
+    """A recording's first snapshot and its depth diffs."""
     events = list(read_recording(path))
     snapshot = next(e for e in events if isinstance(e, Snapshot))
     return snapshot, [e for e in events if isinstance(e, DepthDiff)]
 
 
-def _tagged(name: str, diffs: list[DepthDiff]) -> Iterator[tuple[int, str, DepthDiff]]:
+def tagged(name: str, diffs: list[DepthDiff]) -> Iterator[tuple[int, str, DepthDiff]]:
+    """(received_ns, book name, diff): what merging several recordings in time sorts on."""
     return ((diff.received_ns, name, diff) for diff in diffs)
 
 
 def replay(files: list[Path]) -> list[Series]:
     """Every file's book, replayed in the order the updates were received across all files. The
-    basis feature of a book reads the mid of the previous file's book (twins: one instrument)."""
+    basis feature of a book reads the mid of the previous file's book, cyclically (the files are
+    one instrument; the daemon pairs its cross-venue groups the same way)."""
     store = BookStore()
-    books = [(path.stem, *_diffs(path)) for path in files]
+    books = [(path.stem, *read_diffs(path)) for path in files]
     last_ids: dict[str, int] = {}
     for name, snapshot, _ in books:
         store.apply_snapshot(name, SYMBOL, snapshot.last_update_id, snapshot.bids, snapshot.asks)
@@ -72,7 +75,7 @@ def replay(files: list[Path]) -> list[Series]:
     rows: dict[str, list[tuple[int, list[float], float]]] = {name: [] for name, _, _ in books}
     twins = {name: books[i - 1][0] for i, (name, _, _) in enumerate(books) if len(books) > 1}
     merged: Iterator[tuple[int, str, DepthDiff]] = heapq.merge(
-        *[_tagged(name, diffs) for name, _, diffs in books], key=lambda item: (item[0], item[1])
+        *[tagged(name, diffs) for name, _, diffs in books], key=lambda item: (item[0], item[1])
     )
     broken: set[str] = set()
     for received_ns, name, diff in merged:
