@@ -123,6 +123,15 @@ class Monitor:
                     f"equity {float(status['equity']):.2f} pnl today "
                     f"{float(status['today_pnl']):+.4f}"
                 )
+            if signals := status["signals"]:
+                parts.append(
+                    "signal "
+                    + " ".join(
+                        f"{name.split('|')[0]} up {p['up']:.2f} flat {p['flat']:.2f} "
+                        f"down {p['down']:.2f}"
+                        for name, p in signals.items()
+                    )
+                )
             ai = status["ai"]
             spent = float(ai["spent_today"]) + float(ai["reserved"])
             state = (
