@@ -141,6 +141,10 @@ def test_telemetry_and_the_last_will(tmp_path: Path, broker: Broker) -> None:
                     "binance_spot",
                     "binance_usdm",
                 )
+                # The governor's day: rules only (no Ollama, no keys), nothing spent.
+                spend = wait_for(lambda: listener.on("spend"), 30, "spend")[-1]
+                assert (spend["unavailable"], spend["spent_today"]) == ("unreachable", "0")
+                assert spend["rungs"][:2] == ["rules", "local"]
                 running.process.send_signal(signal.SIGKILL)
                 running.process.wait(timeout=10)
                 wait_for(lambda: listener.on("status")[-1]["state"] == "offline", 30, "last will")
