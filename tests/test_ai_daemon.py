@@ -93,6 +93,7 @@ def test_kill_9_with_calls_in_flight_never_lowers_the_days_spend(tmp_path: Path)
                 30,
                 "the restart to count the lost reservations",
             )
+            wait_for(restarted.status, 30, "the restarted daemon to answer")  # handlers are up
             assert restarted.stop() == 0
     report = spend(config)
     today = Decimal(str(report["today"]["total"]))
