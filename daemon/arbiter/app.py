@@ -95,6 +95,11 @@ def make_bus(settings: Settings, trader: Trader) -> Bus | None:
 
 
 async def run_daemon(settings: Settings, config_path: Path | None = None) -> None:
+    # First of all, so that a stop asked for while starting is a clean stop, not a kill.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     market = MarketData()
     feeds = [
         BookFeed(name, venue, symbol, market)
@@ -106,10 +111,6 @@ async def run_daemon(settings: Settings, config_path: Path | None = None) -> Non
     market.listeners.append(trader.on_book)
     bus = make_bus(settings, trader)
     monitor = Monitor(market, settings.monitor, notifier, trader=trader, bus=bus)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
 
     def report(depth: int) -> dict[str, Any]:
         return {
