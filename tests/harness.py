@@ -26,6 +26,21 @@ USDM = RECORDINGS / "usdm_btcusdt_20240808.gz"
 COINM = RECORDINGS / "coinm_btcusd_perp_20240808.gz"
 
 
+def arbiter(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`python -m arbiter ARGS...` from the project root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "arbiter", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
 def wait_for(check: Callable[[], T | None], timeout: float, what: str, every: float = 0.2) -> T:
     """Polls `check` until it returns something truthy; fails naming `what` after `timeout`."""
     deadline = time.monotonic() + timeout

@@ -6,14 +6,20 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import ROOT
-from tests.harness import SPOT, TRADING, USDM, daemon, daemon_config, emulator, wait_for
+from tests.harness import (
+    SPOT,
+    TRADING,
+    USDM,
+    arbiter,
+    daemon,
+    daemon_config,
+    emulator,
+    wait_for,
+)
 from tests.llm_emulator import Behaviour, Emulator, emulator_thread
 
 
@@ -54,14 +60,8 @@ def reserved_in_flight(ledger: Path) -> Decimal:
 
 
 def spend(config: Path) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, "-m", "arbiter", "spend", "--json", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-    )
+    result = arbiter("spend", "--json", "-c", str(config))
+    assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
 

@@ -4,15 +4,19 @@ features or sizes is refused with one line naming it."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import load_file, save_file
 
+from arbiter.attention.gradients import FROZEN, loss_and_gradients
 from arbiter.attention.reference import Sizes, forward, initial_params, save
 from arbiter.books import FEATURES, AttentionModel, BookStore, FeatureTracker, Signal
 from arbiter.sim.recording import DepthDiff, Snapshot, read_recording
-from tests.conftest import RECORDINGS
+from tests.conftest import RECORDINGS, write_config
+from tests.harness import arbiter
 from tests.reference import ReferenceBook
 
 SIZES = Sizes(window=16, d_model=16, heads=4, hidden=32, horizon=20)
@@ -127,8 +131,6 @@ def test_a_file_for_other_features_or_sizes_is_refused(tmp_path: Path) -> None:
     ):
         AttentionModel.load(str(path))
     # Features renamed: trained on something this build does not compute.
-    from safetensors.numpy import load_file, save_file  # noqa: PLC0415
-
     save(path, params, SIZES, {})
     tensors = load_file(str(path))
     metadata = {
@@ -151,8 +153,6 @@ def test_a_file_for_other_features_or_sizes_is_refused(tmp_path: Path) -> None:
 
 
 def test_training_forward_equals_the_reference_and_gradients_equal_finite_differences() -> None:
-    from arbiter.attention.gradients import FROZEN, loss_and_gradients  # noqa: PLC0415
-
     sizes = Sizes(window=5, d_model=8, heads=2, hidden=12, horizon=3)
     rng = np.random.default_rng(3)
     params = initial_params(sizes, rng)
@@ -182,11 +182,6 @@ def test_training_forward_equals_the_reference_and_gradients_equal_finite_differ
 
 @pytest.mark.parametrize("how", ["truncated", "garbage", "mismatched", "absent"])
 def test_the_daemon_refuses_bad_weights_at_start_in_one_line(tmp_path: Path, how: str) -> None:
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
-    from tests.conftest import ROOT, write_config  # noqa: PLC0415
-
     path, params = weights(tmp_path)
     if how == "mismatched":
         save(path, params, Sizes(window=16, d_model=8, heads=4, hidden=32, horizon=20), {})
@@ -199,14 +194,7 @@ def test_the_daemon_refuses_bad_weights_at_start_in_one_line(tmp_path: Path, how
         f'state_dir = "{tmp_path / "state"}"\n[signal]\nweights = "weights.safetensors"\n',
     )
     for command in ("check-config", "run"):
-        result = subprocess.run(
-            [sys.executable, "-m", "arbiter", command, "-c", str(config)],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-            timeout=60,
-            check=False,
-        )
+        result = arbiter(command, "-c", str(config))
         assert result.returncode == 2, result.stderr
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, lines
@@ -217,35 +205,11 @@ def test_the_daemon_refuses_bad_weights_at_start_in_one_line(tmp_path: Path, how
 def test_arbiter_train_writes_weights_the_core_loads_and_a_report_with_baselines(
     tmp_path: Path,
 ) -> None:
-    import json  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
-    import sys  # noqa: PLC0415
-
-    from tests.conftest import ROOT  # noqa: PLC0415
-
     out = tmp_path / "signal.safetensors"
     data = [
         str(RECORDINGS / name) for name in ("spot_btcusdt_20240808.gz", "usdm_btcusdt_20240808.gz")
     ]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "arbiter",
-            "train",
-            "--data",
-            *data,
-            "--out",
-            str(out),
-            "--epochs",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=300,
-        check=False,
-    )
+    result = arbiter("train", "--data", *data, "--out", str(out), "--epochs", "2", timeout=300)
     assert result.returncode == 0, result.stderr
     model = AttentionModel.load(str(out))  # the Rust core takes what training wrote
     assert json.loads(model.metadata["trained_on"]) == [Path(d).name for d in data]

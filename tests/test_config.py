@@ -3,30 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from arbiter.config import Settings, load_settings
 from arbiter.errors import ConfigError
-from tests.conftest import ROOT, write_config
+from tests.conftest import write_config
+from tests.harness import arbiter
 
 VENUE = '[venues.x]\nexchange = "binance"\nsymbols = ["BTC/USDT"]\n'
-
-
-def arbiter(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "arbiter", *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-        check=False,
-    )
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -3,6 +3,9 @@ reservation protocol under heavy concurrency, crash recovery, and the AI's retur
 
 from __future__ import annotations
 
+import asyncio
+import random
+import tempfile
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,15 +16,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arbiter.agents.providers import AnthropicProvider, GroqProvider, OllamaProvider
-from arbiter.config import AiSettings
+from arbiter.agents.answers import Question
+from arbiter.agents.ladder import COORDINATOR, Agent, Ladder
+from arbiter.agents.providers import (
+    AnthropicProvider,
+    GroqProvider,
+    OllamaProvider,
+    ProviderError,
+)
+from arbiter.config import AiSettings, Settings
 from arbiter.governor.budget import Window, budget_for, monthly_budget
 from arbiter.governor.governor import BudgetRefusedError, Governor
 from arbiter.governor.ledger import Ledger
 from arbiter.governor.pricing import Usage, load_pricing
 from arbiter.governor.returns import Resolved, Returns
 from tests.conftest import PRICING
-from tests.llm_emulator import Emulator
+from tests.llm_emulator import Behaviour, Emulator
 
 #: 15 December 2026, noon UTC: a 31-day month.
 NOON = datetime(2026, 12, 15, 12, tzinfo=UTC).timestamp()
@@ -179,8 +189,7 @@ PROVIDER = {"llama-3.3-70b-versatile": "groq"}
 @given(OPS)
 def test_reservations_match_a_simple_reference_ledger(ops: list[tuple[object, ...]]) -> None:
     """Every refusal and every total agrees with sums computed by hand; money never rounds."""
-    import tempfile  # noqa: PLC0415 -- hypothesis forbids function-scoped fixtures
-
+    # A directory of its own per example: hypothesis cannot use pytest's tmp_path.
     with tempfile.TemporaryDirectory() as directory:
         gov = governor(Path(directory), equity=Decimal(5000))
         budget = gov.budget()
@@ -232,15 +241,6 @@ async def test_ten_thousand_concurrent_escalations_never_pass_the_limit(tmp_path
     """10,000 escalations from 50 tasks through the real SDKs, with random latency, sizes,
     errors, hangs and cancellations: spent + reserved never passes the applicable limit, only
     critical calls spend the reserve, and the ledger ends equal to the settled costs."""
-    import asyncio  # noqa: PLC0415
-    import random  # noqa: PLC0415
-
-    from arbiter.agents.answers import Question  # noqa: PLC0415
-    from arbiter.agents.ladder import COORDINATOR, Agent, Ladder  # noqa: PLC0415
-    from arbiter.agents.providers import ProviderError  # noqa: PLC0415
-    from arbiter.config import Settings  # noqa: PLC0415
-    from tests.llm_emulator import Behaviour  # noqa: PLC0415
-
     rng = random.Random(20261203)
     emulator = await Emulator().start()
     kinds = ["ok"] * 12 + ["slow", "hang", "rate_limited", "overloaded", "server_error", "broken"]

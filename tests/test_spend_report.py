@@ -4,8 +4,6 @@ left, the mix against 80/15/5 and the AI's return, all read back from the ledger
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,7 +13,8 @@ from arbiter.governor.ledger import Ledger
 from arbiter.governor.pricing import Usage
 from arbiter.governor.report import spend_report
 from arbiter.journal import Journal
-from tests.conftest import ROOT, write_config
+from tests.conftest import write_config
+from tests.harness import arbiter
 from tests.test_governor import NOON, PRICES
 
 YESTERDAY = NOON - 86_400
@@ -130,23 +129,12 @@ def test_spend_reports_the_ledger(tmp_path: Path) -> None:
         Decimal("1e-18")
     )
 
-    human = subprocess.run(
-        [sys.executable, "-m", "arbiter", "spend", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-    ).stdout
+    shown = arbiter("spend", "-c", str(config))
+    assert shown.returncode == 0, shown.stderr
+    human = shown.stdout
     # The command reads the same ledger at the real date (the rows above are dated 2026-12-15).
     assert "equity 3000, tier aggressive" in human
     assert "(target 5%)" in human
-    machine = subprocess.run(
-        [sys.executable, "-m", "arbiter", "spend", "--json", "-c", str(config)],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=60,
-        check=True,
-    ).stdout
-    assert json.loads(machine)["budget"]["monthly"] == str(budget.monthly)
+    machine = arbiter("spend", "--json", "-c", str(config))
+    assert machine.returncode == 0, machine.stderr
+    assert json.loads(machine.stdout)["budget"]["monthly"] == str(budget.monthly)
